@@ -1,0 +1,335 @@
+"""The command line: each command parses its options, calls the library, and turns a
+``WirewatchError`` into one line on stderr and an exit code.
+
+Exit codes: 0 done; 1 unexpected error or bad input; 2 invalid config or usage;
+3 database unreachable or not migrated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property, wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from . import __version__
+from .config import Config, load_config, load_rules_file, parse_duration, resolve_config_dir
+from .errors import WirewatchError
+from .match import RuleSet
+from .run import CycleSummary, Pipeline, run_cycle, utcnow
+from .store import Store, data_dir, database_url, open_database, redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("wirewatch")
+
+
+@dataclass
+class Env:
+    """What the commands share: where the config and database are, opened lazily."""
+
+    config_dir: str | None
+    db_url: str | None
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_dir)
+
+    def store(self, *, auto_migrate: bool | None = None) -> Store:
+        return Store(open_database(database_url(self.db_url), auto_migrate=auto_migrate))
+
+    def pipeline(self) -> Pipeline:
+        config = self.config
+        return Pipeline.build(config, self.store())
+
+
+def friendly_errors(command: F) -> F:
+    """Print a ``WirewatchError`` as one line and exit with its code; no traceback."""
+
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except WirewatchError as exc:
+            click.echo(f"wirewatch: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _setup_logging(verbose: int, quiet: bool) -> None:
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if verbose == 0 and not quiet:
+        level = logging.WARNING
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config", "config_dir", envvar="WIREWATCH_CONFIG", metavar="DIR",
+    help="Config directory with feeds.yaml, rules.yaml, alerts.yaml "
+    "[default: ./config, else the shipped defaults; env WIREWATCH_CONFIG].",
+)  # fmt: skip
+@click.option(
+    "--db", "db_url", envvar="DATABASE_URL", metavar="URL",
+    help="Database URL, e.g. postgresql://user@host/db [default: SQLite file "
+    "wirewatch.db in the data directory; env DATABASE_URL].",
+)  # fmt: skip
+@click.option("-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
+@click.version_option(__version__, prog_name="wirewatch")
+@click.pass_context
+def cli(ctx: click.Context, config_dir: str | None, db_url: str | None, verbose: int) -> None:
+    """wirewatch: news ingestion and alerting for export controls and the chip trade.
+
+    Fetches RSS/Atom feeds, extracts each article, recognises duplicates, matches the
+    rules in rules.yaml, stores everything and sends alerts through the channels in
+    alerts.yaml. Data lives in WIREWATCH_DATA_DIR (default: the user data directory).
+    """
+    ctx.obj = Env(config_dir, db_url)
+    ctx.meta["verbose"] = verbose
+
+
+# --------------------------------------------------------------------------- cycles
+
+
+@cli.command("run-once")
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems (for cron mail).")
+@click.pass_obj
+@click.pass_context
+@friendly_errors
+def run_once(ctx: click.Context, env: Env, quiet: bool) -> None:
+    """Run one full cycle over all configured feeds, deliver alerts, and exit (for cron).
+
+    Prints one summary line: feeds ok/failed, new articles, matches and alerts, and one
+    line per failing feed. Exits 0 when the cycle completed, even if some feeds failed.
+    """
+    _setup_logging(ctx.meta["verbose"], quiet)
+    pipeline = env.pipeline()
+    summary = run_cycle(pipeline)
+    _print_summary(summary, quiet)
+
+
+def _print_summary(summary: CycleSummary, quiet: bool) -> None:
+    failed = summary.feeds_failed
+    if not quiet:
+        delivery = summary.delivery
+        click.echo(
+            f"wirewatch: {len(summary.feeds)} feeds ({summary.feeds_ok} ok, {len(failed)} failed), "
+            f"{summary.new_articles} new articles, {summary.duplicates} duplicates, "
+            f"{summary.matches} matches, {summary.alerts} new alerts "
+            f"({delivery.sent} sent, {delivery.retrying} to retry, {delivery.dead} dead)"
+        )
+    for report in failed:
+        click.echo(f"  feed failed: {report.feed}: {report.outcome}: {report.error}")
+
+
+@cli.command()
+@click.pass_obj
+@click.pass_context
+@friendly_errors
+def worker(ctx: click.Context, env: Env) -> None:
+    """Run until stopped: poll each feed on its interval and deliver alerts.
+
+    Stops cleanly on SIGINT (Ctrl-C) or SIGTERM, letting running jobs finish.
+    """
+    from .worker import run_worker
+
+    _setup_logging(max(ctx.meta["verbose"], 1), quiet=False)
+    run_worker(env.pipeline())
+
+
+@cli.command()
+@click.pass_obj
+@friendly_errors
+def migrate(env: Env) -> None:
+    """Create or upgrade the database schema (run-once and worker do this on SQLite)."""
+    url = database_url(env.db_url)
+    open_database(url, auto_migrate=True)
+    click.echo(f"database {redact(url)} is up to date")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@cli.command()
+@click.option("--since", default="24h", show_default=True, help="How far back: 90m, 24h, 7d …")
+@click.option("--rule", metavar="NAME", help="Only matches of this rule.")
+@click.option("--limit", default=200, show_default=True, help="At most this many.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@friendly_errors
+def matches(env: Env, since: str, rule: str | None, limit: int, as_json: bool) -> None:
+    """List recent matches, newest first."""
+    cutoff = utcnow() - _duration(since, "--since")
+    found = env.store().recent_matches(cutoff, rule, limit)
+    if as_json:
+        for view in found:
+            click.echo(json.dumps(_match_record(view), ensure_ascii=False))
+        return
+    if not found:
+        click.echo(f"no matches in the last {since}" + (f" for rule {rule}" if rule else ""))
+        return
+    for view in found:
+        click.echo(f"{_when(view.created_at)}  {view.rule}  score {view.score:g}  {view.title}")
+        click.echo(f"    {view.source} · {view.url}")
+        for snippet in view.highlights:
+            click.echo(f"    › {snippet}")
+
+
+def _match_record(view: Any) -> dict[str, Any]:
+    return {
+        "rule": view.rule,
+        "score": view.score,
+        "terms": list(view.terms),
+        "highlights": list(view.highlights),
+        "matched_at": view.created_at.isoformat(),
+        "title": view.title,
+        "url": view.url,
+        "source": view.source,
+        "published": view.published.isoformat() if view.published else None,
+        "story": view.story_id,
+    }
+
+
+@cli.command()
+@click.pass_obj
+@friendly_errors
+def feeds(env: Env) -> None:
+    """List the configured feeds with their last fetch, outcome and error."""
+    store = env.store()
+    states = store.sync_feeds(env.config.feeds.feeds, utcnow())
+    if not states:
+        click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
+    for state in states:
+        status = state.last_outcome or "never fetched"
+        click.echo(f"{state.label}\n    {state.url}")
+        line = f"    {status}, last checked {_when(state.last_checked_at)}"
+        line += f", last success {_when(state.last_success_at)}"
+        if state.consecutive_failures:
+            line += f", {state.consecutive_failures} failures in a row"
+        click.echo(line)
+        if state.last_error:
+            click.echo(f"    error: {state.last_error}")
+
+
+@cli.command()
+@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only this status.")
+@click.option("--limit", default=50, show_default=True)
+@click.pass_obj
+@friendly_errors
+def alerts(env: Env, status: str | None, limit: int) -> None:
+    """List alerts in the outbox, newest first."""
+    for view in env.store().alerts(status, limit):
+        error = f"  ({view.last_error})" if view.last_error else ""
+        click.echo(
+            f"#{view.id} {view.status:<7} {view.channel:<10} {view.rule:<28} "
+            f"{_when(view.created_at)}  {view.title[:70]}{error}"
+        )
+
+
+# --------------------------------------------------------------------------- rules and replay
+
+
+@cli.group()
+def rules() -> None:
+    """Check rule files."""
+
+
+@rules.command("check")
+@click.argument("rules_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+@friendly_errors
+def rules_check(env: Env, rules_file: Path | None) -> None:
+    """Validate every rule of RULES_FILE (default: rules.yaml of the config directory)."""
+    path = rules_file or resolve_config_dir(env.config_dir) / "rules.yaml"
+    ruleset = RuleSet.from_config(load_rules_file(path).rules, str(path))
+    click.echo(f"{path}: {len(ruleset.rules)} rules OK")
+
+
+@cli.command()
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Exactly one JSON object per input line.")
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Use this rules file instead of the config's rules.yaml.")  # fmt: skip
+@click.option("--db", "replay_db", metavar="URL",
+              help="Dedupe against (and store into) this database instead of a fresh in-memory one.")  # fmt: skip
+@click.pass_obj
+@friendly_errors
+def replay(env: Env, source: Any, as_json: bool, rules_file: Path | None, replay_db: str | None) -> None:
+    """Dedupe and match a JSON Lines archive (SOURCE, or - for stdin); nothing is sent.
+
+    Each line: {"id", "title", "text", "url"?, "published"?, "source"?}. With --json,
+    prints {"id", "duplicate_of", "story", "matches": [{"rule", "score", "highlights"}]}
+    per input, in input order. Exits 1 if any input line was invalid.
+    """
+    from .replay import replay as run_replay
+
+    path = rules_file or resolve_config_dir(env.config_dir) / "rules.yaml"
+    matcher = RuleSet.from_config(load_rules_file(path).rules, str(path))
+    url = replay_db or "sqlite://"
+    store = Store(open_database(url, auto_migrate=True))
+    failed = 0
+    for result in run_replay(source, matcher, store, utcnow):
+        failed += result.error is not None
+        if as_json:
+            click.echo(result.to_json())
+        elif result.error:
+            click.echo(f"{result.id}: error: {result.error}")
+        else:
+            verdict = f"duplicate of {result.duplicate_of}" if result.duplicate_of else "new"
+            rules_hit = ", ".join(f"{m.rule} ({m.score:g})" for m in result.matches) or "no match"
+            click.echo(f"{result.id}: {verdict}, story {result.story}: {rules_hit}")
+    if failed:
+        click.echo(f"wirewatch: {failed} invalid input lines", err=True)
+        sys.exit(1)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep the demo database and alert file in this directory.")  # fmt: skip
+@click.pass_context
+@friendly_errors
+def demo(ctx: click.Context, keep: Path | None) -> None:
+    """Run the real pipeline offline on bundled sample feeds served from a local port.
+
+    Two cycles run against a temporary SQLite database: the first prints the alerts,
+    the second shows that nothing is sent twice.
+    """
+    from .demo import run_demo
+
+    _setup_logging(ctx.meta["verbose"], quiet=False)
+    run_demo(keep, echo=click.echo)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _duration(value: str, option: str) -> Any:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint=option) from None
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else "never"
+
+
+def main() -> None:
+    cli(prog_name="wirewatch")
+
+
+__all__ = ["cli", "data_dir", "main"]

@@ -1,0 +1,270 @@
+"""Loading and validating the YAML config at the edge.
+
+A config directory holds ``feeds.yaml``, ``rules.yaml`` and ``alerts.yaml``. Every file is
+validated with pydantic when it is loaded; any problem becomes one ``ConfigError`` line that
+names the file, the key and what is wrong. Nothing else in wirewatch reads files or the
+environment for settings: the loaded ``Config`` is passed in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``90``, ``"90s"``, ``"15m"``, ``"24h"``, ``"7d"`` -> timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 15m, 2h or 7d")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"{value!r} is not a duration such as 90s, 15m, 2h or 7d")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FetchSettings(_Strict):
+    """Limits and manners of the fetcher (``fetch:`` in feeds.yaml)."""
+
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(20.0, gt=0)
+    total_timeout: float = Field(60.0, gt=0)
+    max_bytes: int = Field(15 * 1024 * 1024, gt=0)
+    max_html_bytes: int = Field(3 * 1024 * 1024, gt=0)
+    concurrency: int = Field(8, ge=1, le=64)
+    user_agent: str | None = None
+    fetch_pages: bool = True
+    """Fetch each new entry's page and extract it; off = use the feed's own text only."""
+
+
+class FeedConfig(_Strict):
+    url: str
+    name: str | None = None
+    interval: Duration = timedelta(minutes=15)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        url = url.strip()
+        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+            raise ValueError(f"{url!r} is not an http:// or https:// URL")
+        return url
+
+    @field_validator("interval")
+    @classmethod
+    def _sane_interval(cls, interval: timedelta) -> timedelta:
+        if interval < timedelta(seconds=1):
+            raise ValueError("must be at least 1s")
+        return interval
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+class FeedsFile(_Strict):
+    fetch: FetchSettings = FetchSettings()
+    feeds: list[FeedConfig] = []
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_urls(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        seen: set[str] = set()
+        for feed in feeds:
+            if feed.url in seen:
+                raise ValueError(f"feed {feed.url} is listed twice")
+            seen.add(feed.url)
+        return feeds
+
+
+class RuleConfig(_Strict):
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    query: str
+    description: str = ""
+    min_score: float = 0.0
+    tags: list[str] = []
+
+
+class RulesFile(_Strict):
+    rules: list[RuleConfig] = []
+
+    @field_validator("rules")
+    @classmethod
+    def _unique_names(cls, rules: list[RuleConfig]) -> list[RuleConfig]:
+        names = [rule.name for rule in rules]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
+        return rules
+
+
+class ConsoleChannel(_Strict):
+    type: Literal["console"]
+
+
+class FileChannel(_Strict):
+    type: Literal["file"]
+    path: str = "alerts.jsonl"
+    """JSON Lines file; a relative path is resolved against the data directory."""
+
+
+ChannelConfig = Annotated[ConsoleChannel | FileChannel, Field(discriminator="type")]
+
+
+class RouteConfig(_Strict):
+    name: str
+    rules: list[str] = ["*"]
+    """Rule names, or ``*`` for every rule."""
+    tags: list[str] = []
+    """A rule carrying any of these tags is routed too."""
+    channels: list[str] = Field(min_length=1)
+    mode: Literal["instant"] = "instant"
+    min_score: float = 0.0
+
+    def accepts(self, rule: str, tags: tuple[str, ...], score: float) -> bool:
+        if score < self.min_score:
+            return False
+        return "*" in self.rules or rule in self.rules or bool(set(tags) & set(self.tags))
+
+
+class DeliverySettings(_Strict):
+    max_attempts: int = Field(8, ge=1)
+    retry_base: Duration = timedelta(seconds=30)
+    retry_max: Duration = timedelta(hours=1)
+
+
+class AlertsFile(_Strict):
+    channels: dict[str, ChannelConfig] = {}
+    routes: list[RouteConfig] = []
+    delivery: DeliverySettings = DeliverySettings()
+
+
+@dataclass(frozen=True)
+class Config:
+    directory: Path
+    feeds: FeedsFile
+    rules: RulesFile
+    alerts: AlertsFile
+
+
+def default_config_dir() -> Path:
+    """``./config`` when it holds a feeds.yaml, else the defaults shipped with wirewatch."""
+    local = Path.cwd() / "config"
+    if (local / "feeds.yaml").is_file():
+        return local
+    packaged = Path(__file__).parent / "default_config"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "config"
+
+
+def resolve_config_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
+    chosen = explicit or os.environ.get("WIREWATCH_CONFIG")
+    return Path(chosen) if chosen else default_config_dir()
+
+
+def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
+    path = resolve_config_dir(directory)
+    if not path.is_dir():
+        raise ConfigError(f"{path}: config directory not found")
+    feeds = _load_file(path / "feeds.yaml", FeedsFile)
+    rules = _load_file(path / "rules.yaml", RulesFile)
+    alerts = _load_file(path / "alerts.yaml", AlertsFile)
+    _check_routes(path / "alerts.yaml", alerts, rules)
+    return Config(directory=path, feeds=feeds, rules=rules, alerts=alerts)
+
+
+def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
+    return _load_file(Path(path), RulesFile)
+
+
+def _load_file(path: Path, model: type[M]) -> M:
+    data = read_yaml(path)
+    try:
+        return model.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(path, exc, data)) from None
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+def _describe_validation_error(path: Path, exc: ValidationError, data: Any) -> str:
+    """One line for the first error, e.g. ``feeds.yaml: feeds[2] (Reuters).interval: ...``."""
+    error = exc.errors()[0]
+    location = _format_location(error["loc"], data)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling)"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{path}: {location or 'top level'}: {message}{more}"
+
+
+def _format_location(loc: tuple[Any, ...], data: Any) -> str:
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = ""
+            if isinstance(node, list) and item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and node.get("name"):
+                    label = f" ({node['name']})"
+            else:
+                node = None
+            parts.append(f"[{item}]{label}")
+        elif isinstance(node, dict) and item not in node and node.get("type") == item:
+            continue  # the tag pydantic adds for a discriminated union
+        else:
+            node = node.get(item) if isinstance(node, dict) else None
+            parts.append(("." if parts else "") + str(item))
+    return "".join(parts)
+
+
+def _check_routes(path: Path, alerts: AlertsFile, rules: RulesFile) -> None:
+    names = {rule.name for rule in rules.rules}
+    for index, route in enumerate(alerts.routes):
+        where = f"{path}: routes[{index}] ({route.name})"
+        for channel in route.channels:
+            if channel not in alerts.channels:
+                raise ConfigError(f"{where}.channels: no channel named {channel!r}")
+        for rule in route.rules:
+            if rule != "*" and rule not in names:
+                raise ConfigError(f"{where}.rules: no rule named {rule!r} in rules.yaml")

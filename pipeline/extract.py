@@ -1,0 +1,111 @@
+"""Article extraction: HTML page -> text and metadata (trafilatura), or the feed's own text.
+
+``extract_page`` is pure (bytes in, ``Extracted`` out); ``build_article`` decides between
+the page and the feed content and records why it fell back.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+
+import trafilatura
+
+from .dedupe import normalise_text
+from .types import Article, Extracted, FeedEntry
+
+log = logging.getLogger(__name__)
+
+MIN_TEXT_CHARS = 200
+"""Page text shorter than this (and shorter than the feed's own text) is not trusted."""
+_HTML_LANG = re.compile(rb"<html[^>]*\blang\s*=\s*[\"']?([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)?", re.I)
+
+
+def extract_page(html: bytes, url: str, *, max_bytes: int) -> Extracted | None:
+    """Extract the main text and metadata of a page; ``None`` when nothing usable is found."""
+    if len(html) > max_bytes:
+        html = html[:max_bytes]
+    try:
+        document = trafilatura.bare_extraction(
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=False,
+            favor_precision=True,
+        )
+    except Exception as exc:  # trafilatura raises many kinds on hostile HTML
+        log.debug("trafilatura failed on %s: %s", url, exc)
+        return None
+    if document is None or not (document.text or "").strip():
+        return None
+    title = (document.title or "").strip() or None
+    return Extracted(
+        text=_without_leading_title(document.text.strip(), title),
+        title=title,
+        author=(document.author or "").strip() or None,
+        published=_parse_date(document.date),
+        canonical_url=document.url if document.url and document.url.startswith("http") else None,
+        language=document.language or _declared_language(html),
+    )
+
+
+def build_article(
+    entry: FeedEntry,
+    *,
+    source: str,
+    page: Extracted | None,
+    page_problem: str | None,
+) -> Article:
+    """Prefer the extracted page; fall back to the feed's content and say why."""
+    feed_text = entry.summary
+    url = entry.link or ""
+    if page is not None and len(page.text) >= min(MIN_TEXT_CHARS, len(feed_text) + 1):
+        return Article(
+            url=url,
+            title=entry.title or page.title or "",
+            text=page.text,
+            source=source,
+            canonical_url=page.canonical_url or "",
+            author=page.author or entry.author,
+            published=entry.published or page.published,
+            language=page.language,
+            extraction="ok",
+        )
+    reason = page_problem or ("page text too short" if page else "no article text found in page")
+    return Article(
+        url=url,
+        title=entry.title or (page.title if page else "") or "",
+        text=feed_text,
+        source=source,
+        canonical_url=(page.canonical_url if page else None) or "",
+        author=entry.author,
+        published=entry.published,
+        language=page.language if page else None,
+        extraction="fallback" if feed_text else "empty",
+        extraction_note=reason,
+    )
+
+
+def _without_leading_title(text: str, title: str | None) -> str:
+    """trafilatura keeps the page's headline as the first line of the text; drop it, since
+    the title is stored (and matched) on its own."""
+    first, _, rest = text.partition("\n")
+    if title and rest and normalise_text(first) == normalise_text(title):
+        return rest.strip()
+    return text
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _declared_language(html: bytes) -> str | None:
+    found = _HTML_LANG.search(html[:4096])
+    return found.group(1).decode("ascii").lower() if found else None

@@ -1,0 +1,219 @@
+"""One cycle through every stage: fetch -> parse -> extract -> dedupe/match -> store -> alert.
+
+Everything a cycle needs is passed in as a ``Pipeline`` (config, store, fetcher, matcher,
+channels, clock), so tests hand in local servers, a temporary database and a fixed clock.
+A failing feed or page is recorded and the cycle goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts
+from .config import Config
+from .dedupe import canonical_url
+from .errors import FetchError
+from .extract import build_article, extract_page
+from .fetch import PAGE_ACCEPT, Fetcher
+from .match import Matcher, RuleSet
+from .parse import parse_feed
+from .store import FeedState, Store, data_dir
+from .types import Extracted, FeedEntry, FetchResult, ParsedFeed
+
+log = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Pipeline:
+    config: Config
+    store: Store
+    fetcher: Fetcher
+    matcher: Matcher
+    channels: Mapping[str, Channel]
+    clock: Callable[[], datetime] = utcnow
+
+    @classmethod
+    def build(
+        cls,
+        config: Config,
+        store: Store,
+        *,
+        fetcher: Fetcher | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        base_dir: Path | None = None,
+    ) -> Pipeline:
+        return cls(
+            config=config,
+            store=store,
+            fetcher=fetcher or Fetcher(config.feeds.fetch),
+            matcher=RuleSet.from_config(config.rules.rules, str(config.directory / "rules.yaml")),
+            channels=build_channels(config.alerts, base_dir or data_dir()),
+            clock=clock,
+        )
+
+
+@dataclass(frozen=True)
+class FeedReport:
+    feed: str
+    outcome: str
+    error: str | None = None
+    entries: int = 0
+    new: int = 0
+
+
+@dataclass
+class CycleSummary:
+    feeds: list[FeedReport] = field(default_factory=list)
+    new_articles: int = 0
+    duplicates: int = 0
+    matches: int = 0
+    alerts: int = 0
+    delivery: DeliveryReport = field(default_factory=DeliveryReport)
+
+    @property
+    def feeds_ok(self) -> int:
+        return sum(1 for report in self.feeds if report.outcome in ("ok", "not_modified"))
+
+    @property
+    def feeds_failed(self) -> list[FeedReport]:
+        return [report for report in self.feeds if report.outcome not in ("ok", "not_modified")]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    feed: FeedState
+    entry: FeedEntry
+
+
+def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> CycleSummary:
+    """Fetch the given feeds (default: all configured ones), store what is new, deliver alerts."""
+    store = pipeline.store
+    if feeds is None:
+        feeds = store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
+    summary = CycleSummary()
+    candidates: list[Candidate] = []
+    for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
+        report, fresh = _record_feed(store, state, result, parsed, pipeline.clock())
+        summary.feeds.append(report)
+        candidates.extend(Candidate(state, entry) for entry in fresh)
+    _process(pipeline, candidates, summary)
+    summary.delivery = deliver(
+        store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock
+    )
+    return summary
+
+
+def _fetch_feeds(
+    pipeline: Pipeline, feeds: Sequence[FeedState]
+) -> Iterable[tuple[FeedState, FetchResult, ParsedFeed | None]]:
+    def fetch_one(state: FeedState) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
+        result = pipeline.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified)
+        if not result.ok:
+            return state, result, None
+        try:
+            parsed = parse_feed(result.body, content_type=result.content_type, now=pipeline.clock())
+        except FetchError as exc:
+            return state, _as_failure(result, exc), None
+        return state, result, parsed
+
+    workers = min(pipeline.config.feeds.fetch.concurrency, max(len(feeds), 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
+        yield from pool.map(fetch_one, feeds)
+
+
+def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
+    return FetchResult(
+        url=result.url, outcome=exc.outcome, status=result.status, error=str(exc),
+        final_url=result.final_url, content_type=result.content_type,
+    )  # fmt: skip
+
+
+def _record_feed(
+    store: Store, state: FeedState, result: FetchResult, parsed: ParsedFeed | None, now: datetime
+) -> tuple[FeedReport, list[FeedEntry]]:
+    problem = parsed.problem if parsed else None
+    store.record_fetch(state.id, result, now, problem=problem)
+    if parsed is None:
+        if result.outcome == "not_modified":
+            log.info("feed %s: not modified", state.label)
+        else:
+            log.warning("feed %s: %s: %s", state.label, result.outcome, result.error)
+        return FeedReport(state.label, result.outcome, result.error), []
+    fresh = store.unseen_entries(state.id, parsed.entries)
+    if problem:
+        log.warning("feed %s: recovered from malformed XML: %s", state.label, problem)
+    log.info("feed %s: %d entries, %d new", state.label, len(parsed.entries), len(fresh))
+    return FeedReport(state.label, "ok", problem, len(parsed.entries), len(fresh)), fresh
+
+
+def _process(pipeline: Pipeline, candidates: Sequence[Candidate], summary: CycleSummary) -> None:
+    """Link entries whose URL is already stored; fetch, extract and store the rest."""
+    to_fetch: list[Candidate] = []
+    for candidate in candidates:
+        link = candidate.entry.link
+        known = pipeline.store.article_for_url(link) if link else None
+        if known is not None:
+            pipeline.store.link_entry(candidate.feed.id, candidate.entry, known, pipeline.clock())
+            summary.duplicates += 1
+        else:
+            to_fetch.append(candidate)
+    pages = _fetch_pages(pipeline, to_fetch)
+    routes = pipeline.config.alerts.routes
+    for candidate in to_fetch:
+        page, problem = pages.get(_page_key(candidate), (None, "article has no link"))
+        article = build_article(
+            candidate.entry, source=candidate.feed.label, page=page, page_problem=problem
+        )
+        if not (article.title or article.text):
+            log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
+            continue
+        matches = pipeline.matcher.match(article)
+        saved = pipeline.store.save_article(
+            article, matches, plan_alerts(matches, routes), pipeline.clock(),
+            feed_id=candidate.feed.id, entry=candidate.entry,
+        )  # fmt: skip
+        if saved is None:
+            continue
+        if saved.duplicate_of is not None:
+            summary.duplicates += 1
+            continue
+        summary.new_articles += 1
+        summary.matches += len(matches)
+        summary.alerts += saved.new_alerts
+
+
+def _page_key(candidate: Candidate) -> str | None:
+    return canonical_url(candidate.entry.link) if candidate.entry.link else None
+
+
+def _fetch_pages(
+    pipeline: Pipeline, candidates: Sequence[Candidate]
+) -> dict[str | None, tuple[Extracted | None, str | None]]:
+    """Fetch and extract each distinct article URL once, concurrently."""
+    settings = pipeline.config.feeds.fetch
+    links = {_page_key(c): c.entry.link for c in candidates if c.entry.link}
+    if not settings.fetch_pages:
+        return dict.fromkeys(links, (None, "page fetching is off (fetch.fetch_pages)"))
+
+    def fetch_and_extract(item: tuple[str | None, str]) -> tuple[str | None, tuple[Extracted | None, str | None]]:
+        key, url = item
+        result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
+        if not result.ok:
+            return key, (None, f"page {result.outcome}: {result.error}")
+        kind = (result.content_type or "text/html").split(";")[0].strip().lower()
+        if "html" not in kind and "xml" not in kind:
+            return key, (None, f"page is {kind}, not HTML")
+        page = extract_page(result.body, result.final_url or url, max_bytes=settings.max_html_bytes)
+        return key, (page, None if page else "no article text found in page")
+
+    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="page") as pool:
+        return dict(pool.map(fetch_and_extract, links.items()))

@@ -1,0 +1,616 @@
+"""Storage: the only module that talks SQL. Takes and returns ``pipeline.types`` data.
+
+SQLite is the embedded default (one file in the data directory); ``DATABASE_URL``
+selects PostgreSQL. The schema is owned by Alembic; ``migrate`` applies it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from . import models as m
+from .config import FeedConfig
+from .dedupe import canonical_url, text_hash
+from .errors import DatabaseError
+from .types import AlertMessage, Article, FeedEntry, FetchResult, Match
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- engine
+
+
+def data_dir() -> Path:
+    """``WIREWATCH_DATA_DIR``, else the user data dir (``~/.local/share/wirewatch`` on Linux)."""
+    chosen = os.environ.get("WIREWATCH_DATA_DIR")
+    return Path(chosen) if chosen else Path(platformdirs.user_data_dir("wirewatch"))
+
+
+def database_url(explicit: str | None = None) -> str:
+    """The URL to use: explicit, else ``DATABASE_URL``, else SQLite in the data directory."""
+    url = explicit or os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{data_dir() / 'wirewatch.db'}"
+    return normalise_database_url(url)
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the ``postgres://`` and ``postgresql://`` forms that platforms set."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
+
+
+def redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseError(f"invalid database URL: {url!r}") from None
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    try:
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    except (ArgumentError, ImportError) as exc:
+        raise DatabaseError(f"cannot use database {redact(url)}: {exc}") from None
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+# --------------------------------------------------------------------------- migrations
+
+
+def alembic_dir() -> Path:
+    packaged = Path(__file__).parent / "migrations"
+    if (packaged / "env.py").is_file():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "alembic"
+
+
+def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
+    from alembic.config import Config as AlembicConfig
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(alembic_dir()))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision."""
+    from alembic import command
+
+    config = _alembic_config(engine)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    except OperationalError as exc:
+        raise DatabaseError(f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}") from None
+
+
+def schema_revision(engine: Engine) -> tuple[str | None, str]:
+    """(current revision of the database, newest revision shipped)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head() or ""
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}") from None
+    return current, head
+
+
+def open_database(url: str, *, auto_migrate: bool | None = None) -> Engine:
+    """An engine whose schema is current. SQLite is migrated automatically by default;
+    PostgreSQL must have been migrated (``wirewatch migrate``, the Procfile's release step)."""
+    engine = make_engine(url)
+    if auto_migrate is None:
+        auto_migrate = is_sqlite(engine)
+    if auto_migrate:
+        migrate(engine)
+        return engine
+    current, head = schema_revision(engine)
+    if current != head:
+        raise DatabaseError(
+            f"database {redact(url)} is at revision {current or 'none'}, not {head}: "
+            "run `wirewatch migrate`"
+        )
+    return engine
+
+
+def _reason(exc: SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return " ".join(str(original).split())[:300]
+
+
+# --------------------------------------------------------------------------- views
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    url: str
+    name: str | None
+    interval: timedelta
+    enabled: bool
+    etag: str | None = None
+    last_modified: str | None = None
+    last_checked_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_outcome: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.name or self.url
+
+
+@dataclass(frozen=True)
+class PlannedAlert:
+    rule: str
+    channel: str
+    route: str
+    mode: str = "instant"
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What storing one article did."""
+
+    article_id: int
+    story_id: int
+    duplicate_of: int | None
+    """The article this one duplicates, or ``None`` when it was stored as new."""
+    new_alerts: int = 0
+
+
+@dataclass(frozen=True)
+class MatchView:
+    rule: str
+    score: float
+    terms: tuple[str, ...]
+    highlights: tuple[str, ...]
+    created_at: datetime
+    article_id: int
+    story_id: int
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    id: int
+    channel: str
+    attempts: int
+    message: AlertMessage
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    rule: str
+    channel: str
+    status: str
+    attempts: int
+    created_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+    title: str
+
+
+# --------------------------------------------------------------------------- store
+
+
+class Store:
+    """Repository over one engine. Each public method is one short transaction."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except OperationalError as exc:
+            raise DatabaseError(f"database error: {_reason(exc)}") from None
+
+    # feeds -----------------------------------------------------------------
+
+    def sync_feeds(self, feeds: Sequence[FeedConfig], now: datetime) -> list[FeedState]:
+        """Make sure every configured feed has a row; return them in config order."""
+        with self.session() as session:
+            rows = {row.url: row for row in session.scalars(select(m.Feed))}
+            for feed in feeds:
+                row = rows.get(feed.url)
+                if row is None:
+                    row = m.Feed(url=feed.url, created_at=now, consecutive_failures=0, enabled=True)
+                    session.add(row)
+                    rows[feed.url] = row
+                row.name = feed.name
+                row.interval_seconds = int(feed.interval.total_seconds())
+            session.flush()
+            return [_feed_state(rows[feed.url]) for feed in feeds]
+
+    def feed_states(self) -> list[FeedState]:
+        with self.session() as session:
+            return [_feed_state(row) for row in session.scalars(select(m.Feed).order_by(m.Feed.id))]
+
+    def record_fetch(
+        self, feed_id: int, result: FetchResult, now: datetime, *, problem: str | None = None
+    ) -> None:
+        """Store a fetch outcome on the feed: validators on success, the error otherwise."""
+        with self.session() as session:
+            feed = session.get_one(m.Feed, feed_id)
+            feed.last_checked_at = now
+            feed.last_status = result.status
+            feed.last_outcome = result.outcome
+            feed.next_check_at = now + timedelta(seconds=feed.interval_seconds)
+            if result.outcome in ("ok", "not_modified"):
+                feed.last_success_at = now
+                feed.consecutive_failures = 0
+                feed.last_error = problem
+                if result.outcome == "ok":
+                    feed.etag = result.etag
+                    feed.last_modified = result.last_modified
+            else:
+                feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
+                feed.last_error = result.error
+
+    # entries and articles --------------------------------------------------
+
+    def unseen_entries(self, feed_id: int, entries: Sequence[FeedEntry]) -> list[FeedEntry]:
+        guids = [entry.guid for entry in entries]
+        with self.session() as session:
+            seen = set(
+                session.scalars(
+                    select(m.Entry.guid).where(m.Entry.feed_id == feed_id, m.Entry.guid.in_(guids))
+                )
+            )
+        return [entry for entry in entries if entry.guid not in seen]
+
+    def article_for_url(self, url: str) -> int | None:
+        with self.session() as session:
+            return session.scalar(
+                select(m.Article.id).where(m.Article.canonical_url == canonical_url(url))
+            )
+
+    def link_entry(self, feed_id: int, entry: FeedEntry, article_id: int, now: datetime) -> bool:
+        """Record an entry whose article is already stored. False if the entry was known."""
+        try:
+            with self.session() as session:
+                session.add(_entry_row(feed_id, entry, article_id, now))
+                _touch_story_of(session, article_id, now)
+        except IntegrityError:
+            return False
+        return True
+
+    def save_article(
+        self,
+        article: Article,
+        matches: Sequence[Match],
+        alerts: Sequence[PlannedAlert],
+        now: datetime,
+        *,
+        feed_id: int | None = None,
+        entry: FeedEntry | None = None,
+    ) -> Saved | None:
+        """Store an article, its story, matches and pending alerts in ONE transaction.
+
+        An article whose canonical URL or text hash is already stored is not stored
+        again: the entry is linked to the existing article. Returns ``None`` when the entry
+        itself was already stored (another worker got there first).
+        """
+        for attempt in (1, 2):
+            try:
+                with self.session() as session:
+                    return self._save(session, article, matches, alerts, now, feed_id, entry)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                log.debug("concurrent insert of %s; retrying as a duplicate", article.url)
+        return None
+
+    def _save(
+        self,
+        session: Session,
+        article: Article,
+        matches: Sequence[Match],
+        alerts: Sequence[PlannedAlert],
+        now: datetime,
+        feed_id: int | None,
+        entry: FeedEntry | None,
+    ) -> Saved | None:
+        key = canonical_url(article.canonical_url or article.url)
+        digest = text_hash(article.title, article.text)
+        if entry is not None and feed_id is not None and session.scalar(
+            select(m.Entry.id).where(m.Entry.feed_id == feed_id, m.Entry.guid == entry.guid)
+        ):
+            return None
+        existing = session.execute(
+            select(m.Article.id, m.Article.story_id).where(
+                (m.Article.canonical_url == key) | (m.Article.text_hash == digest)
+            ).order_by(m.Article.id).limit(1)
+        ).first()
+        if existing is not None:
+            article_id, story_id = existing
+            if entry is not None and feed_id is not None:
+                session.add(_entry_row(feed_id, entry, article_id, now))
+            _touch_story_of(session, article_id, now)
+            return Saved(article_id, story_id, duplicate_of=article_id)
+
+        story = m.Story(title=article.title, first_seen_at=now, last_seen_at=now, article_count=1)
+        session.add(story)
+        session.flush()
+        row = _article_row(article, key, digest, story.id, now)
+        session.add(row)
+        session.flush()
+        if entry is not None and feed_id is not None:
+            session.add(_entry_row(feed_id, entry, row.id, now))
+        for match in matches:
+            session.add(
+                m.MatchRow(
+                    article_id=row.id,
+                    rule=match.rule,
+                    score=match.score,
+                    terms=list(match.terms),
+                    highlights=list(match.highlights),
+                    created_at=now,
+                )
+            )
+        created = _insert_alerts(session, alerts, story.id, row.id, now)
+        return Saved(row.id, story.id, duplicate_of=None, new_alerts=created)
+
+    # reading ---------------------------------------------------------------
+
+    def recent_matches(
+        self, since: datetime | None = None, rule: str | None = None, limit: int = 200
+    ) -> list[MatchView]:
+        query = (
+            select(m.MatchRow, m.Article)
+            .join(m.Article, m.Article.id == m.MatchRow.article_id)
+            .order_by(m.MatchRow.created_at.desc(), m.MatchRow.id.desc())
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(m.MatchRow.created_at >= since)
+        if rule:
+            query = query.where(m.MatchRow.rule == rule)
+        with self.session() as session:
+            return [
+                MatchView(
+                    rule=match.rule,
+                    score=match.score,
+                    terms=tuple(match.terms or ()),
+                    highlights=tuple(match.highlights or ()),
+                    created_at=match.created_at,
+                    article_id=article.id,
+                    story_id=article.story_id,
+                    title=article.title,
+                    url=article.url,
+                    source=article.source,
+                    published=article.published_at,
+                )
+                for match, article in session.execute(query)
+            ]
+
+    def counts(self) -> dict[str, int]:
+        with self.session() as session:
+            return {
+                name: session.scalar(select(func.count()).select_from(model)) or 0
+                for name, model in (
+                    ("feeds", m.Feed),
+                    ("articles", m.Article),
+                    ("stories", m.Story),
+                    ("matches", m.MatchRow),
+                    ("alerts", m.AlertRow),
+                )
+            }
+
+    # outbox ----------------------------------------------------------------
+
+    def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
+        """Pending alerts whose next attempt is due, oldest first, ready to render."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(m.AlertRow)
+                .where(m.AlertRow.status == "pending", m.AlertRow.next_attempt_at <= now)
+                .order_by(m.AlertRow.id)
+                .limit(limit)
+            ).all()
+            return [
+                PendingAlert(row.id, row.channel, row.attempts, _message(session, row))
+                for row in rows
+            ]
+
+    def mark_sent(self, alert_id: int, now: datetime) -> None:
+        with self.session() as session:
+            session.execute(
+                update(m.AlertRow)
+                .where(m.AlertRow.id == alert_id)
+                .values(status="sent", sent_at=now, attempts=m.AlertRow.attempts + 1, last_error=None)
+            )
+
+    def mark_failed(self, alert_id: int, error: str, *, retry_at: datetime | None) -> None:
+        """A failed attempt: back to ``pending`` until ``retry_at``, or ``dead`` when None."""
+        values: dict[str, object] = {"attempts": m.AlertRow.attempts + 1, "last_error": error[:2000]}
+        if retry_at is None:
+            values["status"] = "dead"
+        else:
+            values["next_attempt_at"] = retry_at
+        with self.session() as session:
+            session.execute(update(m.AlertRow).where(m.AlertRow.id == alert_id).values(**values))
+
+    def alerts(self, status: str | None = None, limit: int = 200) -> list[AlertView]:
+        query = (
+            select(m.AlertRow, m.Article.title)
+            .join(m.Article, m.Article.id == m.AlertRow.article_id)
+            .order_by(m.AlertRow.id.desc())
+            .limit(limit)
+        )
+        if status:
+            query = query.where(m.AlertRow.status == status)
+        with self.session() as session:
+            return [
+                AlertView(
+                    row.id, row.rule, row.channel, row.status, row.attempts,
+                    row.created_at, row.sent_at, row.last_error, title,
+                )  # fmt: skip
+                for row, title in session.execute(query)
+            ]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _feed_state(row: m.Feed) -> FeedState:
+    return FeedState(
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        interval=timedelta(seconds=row.interval_seconds or 900),
+        enabled=row.enabled,
+        etag=row.etag,
+        last_modified=row.last_modified,
+        last_checked_at=row.last_checked_at,
+        last_success_at=row.last_success_at,
+        last_outcome=row.last_outcome,
+        last_error=row.last_error,
+        consecutive_failures=row.consecutive_failures or 0,
+    )
+
+
+def _entry_row(feed_id: int, entry: FeedEntry, article_id: int, now: datetime) -> m.Entry:
+    return m.Entry(
+        feed_id=feed_id,
+        guid=entry.guid[:2048],
+        link=(entry.link or "")[:2048] or None,
+        article_id=article_id,
+        first_seen_at=now,
+    )
+
+
+def _article_row(article: Article, key: str, digest: str, story_id: int, now: datetime) -> m.Article:
+    return m.Article(
+        story_id=story_id,
+        url=article.url[:2048],
+        canonical_url=key[:2048],
+        title=article.title,
+        text=article.text,
+        text_hash=digest,
+        source=article.source[:300],
+        author=(article.author or "")[:300] or None,
+        language=(article.language or "")[:16] or None,
+        published_at=article.published,
+        fetched_at=now,
+        extraction=article.extraction,
+        extraction_note=article.extraction_note,
+    )
+
+
+def _touch_story_of(session: Session, article_id: int, now: datetime) -> None:
+    story_id = session.scalar(select(m.Article.story_id).where(m.Article.id == article_id))
+    if story_id is not None:
+        session.execute(update(m.Story).where(m.Story.id == story_id).values(last_seen_at=now))
+
+
+def _insert_alerts(
+    session: Session, alerts: Sequence[PlannedAlert], story_id: int, article_id: int, now: datetime
+) -> int:
+    """Insert-or-ignore on the unique (rule, story, channel) key: the database, not this
+    code, guarantees one alert per rule, story and channel."""
+    if not alerts:
+        return 0
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    values = [
+        {
+            "rule": plan.rule,
+            "story_id": story_id,
+            "article_id": article_id,
+            "channel": plan.channel,
+            "route": plan.route,
+            "mode": plan.mode,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for plan in alerts
+    ]
+    statement = insert(m.AlertRow).values(values).on_conflict_do_nothing(
+        index_elements=["rule", "story_id", "channel"]
+    )
+    result = session.execute(statement)
+    return max(result.rowcount or 0, 0)
+
+
+def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
+    article = session.get_one(m.Article, alert.article_id)
+    match = session.scalar(
+        select(m.MatchRow).where(
+            m.MatchRow.article_id == alert.article_id, m.MatchRow.rule == alert.rule
+        )
+    )
+    outlets = session.scalars(
+        select(m.Article.source).where(m.Article.story_id == alert.story_id).distinct()
+    ).all()
+    feed_names = session.scalars(
+        select(func.coalesce(m.Feed.name, m.Feed.url))
+        .join(m.Entry, m.Entry.feed_id == m.Feed.id)
+        .join(m.Article, m.Article.id == m.Entry.article_id)
+        .where(m.Article.story_id == alert.story_id)
+        .distinct()
+    ).all()
+    return AlertMessage(
+        key=f"{alert.rule}/{alert.story_id}/{alert.channel}",
+        rule=alert.rule,
+        title=article.title,
+        url=article.url,
+        source=article.source,
+        score=match.score if match else 0.0,
+        published=article.published_at,
+        highlights=tuple(match.highlights or ()) if match else (),
+        terms=tuple(match.terms or ()) if match else (),
+        outlets=tuple(sorted({*outlets, *feed_names} - {article.source, ""})),
+    )

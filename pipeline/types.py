@@ -1,0 +1,101 @@
+"""Plain, frozen data passed between the stages. No ORM objects cross a stage boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a feed, as parsed from the feed document."""
+
+    guid: str
+    link: str | None
+    title: str
+    summary: str
+    published: datetime | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What one HTTP fetch gave. ``outcome`` is one of ``pipeline.fetch.OUTCOMES``."""
+
+    url: str
+    outcome: str
+    status: int | None = None
+    body: bytes = b""
+    final_url: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    entries: tuple[FeedEntry, ...]
+    title: str | None = None
+    problem: str | None = None
+    """Set when feedparser recovered from malformed XML ("bozo") but kept entries."""
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """What article extraction found in an HTML page."""
+
+    text: str
+    title: str | None = None
+    author: str | None = None
+    published: datetime | None = None
+    canonical_url: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article ready for dedupe and matching: the page text, or the feed's own text."""
+
+    url: str
+    title: str
+    text: str
+    source: str
+    canonical_url: str = ""
+    author: str | None = None
+    published: datetime | None = None
+    language: str | None = None
+    extraction: str = "ok"
+    """``ok`` (page extracted), ``fallback`` (feed content used) or ``empty``."""
+    extraction_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    """One rule that an article satisfied, with the evidence."""
+
+    rule: str
+    score: float
+    terms: tuple[str, ...]
+    highlights: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertMessage:
+    """Everything a channel needs to render one alert; channels never touch the database."""
+
+    key: str
+    rule: str
+    title: str
+    url: str
+    source: str
+    score: float
+    published: datetime | None
+    highlights: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = field(default=())
