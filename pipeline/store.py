@@ -578,11 +578,13 @@ def _insert_alerts(
         }
         for plan in alerts
     ]
-    statement = insert(m.AlertRow).values(values).on_conflict_do_nothing(
-        index_elements=["rule", "story_id", "channel"]
+    statement = (
+        insert(m.AlertRow)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["rule", "story_id", "channel"])
+        .returning(m.AlertRow.id)
     )
-    result = session.execute(statement)
-    return max(result.rowcount or 0, 0)
+    return len(session.execute(statement).all())
 
 
 def _message(session: Session, alert: m.AlertRow) -> AlertMessage:

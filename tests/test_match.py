@@ -1,0 +1,137 @@
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.config import RuleConfig
+from pipeline.match import QuerySyntaxError, RuleError, RuleSet, compile_query, Document
+from pipeline.types import Article
+
+
+def article(title: str = "", text: str = "", source: str = "Wire") -> Article:
+    return Article(url="https://x.example/a", title=title, text=text, source=source)
+
+
+def hits(query: str, title: str = "", text: str = "", source: str = "Wire") -> bool:
+    return compile_query(query).hits(Document.of(article(title, text, source))) is not None
+
+
+def test_boolean_operators() -> None:
+    assert hits("export AND chips", text="New export rules for chips")
+    assert not hits("export AND chips", text="New export rules for cars")
+    assert hits("cars OR chips", text="chips")
+    assert hits("chips AND NOT potato", text="chips for AI")
+    assert not hits("chips AND NOT potato", text="potato chips")
+    assert hits("(chips OR wafers) AND export", text="wafers export")
+
+
+def test_adjacent_terms_mean_and() -> None:
+    assert hits("export chips", text="chips were cleared for export")
+    assert not hits("export chips", text="chips only")
+
+
+def test_phrase_requires_adjacent_words_in_order() -> None:
+    assert hits('"entity list"', text="added to the Entity List on Friday")
+    assert not hits('"entity list"', text="the list of each entity")
+
+
+def test_hyphens_and_dashes_read_as_word_breaks() -> None:
+    assert hits('"export control"', text="an export-control regime")
+    assert hits('"export control"', text="an export\u2013control regime")
+
+
+def test_prefix_wildcard() -> None:
+    assert hits("licen*", text="Licences were granted")
+    assert hits('"export licen*"', text="an export license")
+    assert not hits("licen*", text="lichen grows")
+
+
+def test_proximity() -> None:
+    text = "Export rules announced on Friday cover advanced chips."  # 7 words apart
+    assert hits('"export chips"~7', text=text)
+    assert not hits('"export chips"~6', text=text)
+    assert hits('"chips export"~7', text=text), "proximity ignores order"
+    assert not hits('"export chips"~7', title="Export rules", text="advanced chips"), (
+        "no crossing fields"
+    )
+
+
+def test_field_restriction() -> None:
+    assert hits("title:nvidia", title="Nvidia results", text="nothing")
+    assert not hits("title:nvidia", title="Results", text="Nvidia said")
+    assert hits("text:nvidia", title="Results", text="Nvidia said")
+    assert hits("source:harbour", source="Harbour Wire")
+    assert hits('title:("entity list" OR fdpr)', title="FDPR expanded")
+
+
+def test_all_caps_terms_are_case_sensitive() -> None:
+    assert hits("H20", text="sales of the H20 accelerator")
+    assert not hits("H20", text="the h20 model")
+    assert not hits("H20", text="drink more H2O")
+    assert hits("BIS", text="BIS said on Monday")
+    assert not hits("BIS", text="a bis repetita")
+    assert hits("nvidia", text="NVIDIA Corp"), "lower-case terms ignore case"
+
+
+def test_dotted_abbreviations_are_normalised() -> None:
+    assert hits('"US export"', text="new U.S. export rules")
+    assert hits("US", text="the U.S. said")
+
+
+def test_errors_are_explicit() -> None:
+    with pytest.raises(QuerySyntaxError, match="empty"):
+        compile_query("   ")
+    with pytest.raises(QuerySyntaxError, match="at least one term"):
+        compile_query("NOT potato")
+    with pytest.raises(QuerySyntaxError, match="syntax error"):
+        compile_query("chips AND")
+    with pytest.raises(QuerySyntaxError, match="unknown field 'body'"):
+        compile_query("body:chips")
+    with pytest.raises(QuerySyntaxError, match="fuzzy"):
+        compile_query("chips~2")
+
+
+def test_rule_errors_name_file_rule_and_problem() -> None:
+    rules = [RuleConfig(name="ok", query="chips"), RuleConfig(name="broken", query="(chips")]
+    with pytest.raises(RuleError) as caught:
+        RuleSet.from_config(rules, "config/rules.yaml")
+    message = str(caught.value)
+    assert message.startswith("config/rules.yaml: rules[1] (broken): query: syntax error")
+
+
+def test_title_hits_score_higher_than_deep_mentions() -> None:
+    ruleset = RuleSet.from_config([RuleConfig(name="r", query="sanctions")])
+    filler = " ".join(["word"] * 300)
+    in_title = ruleset.match(article("New sanctions", "Officials spoke."))[0]
+    deep = ruleset.match(article("Officials spoke", f"{filler} sanctions"))[0]
+    assert in_title.score > deep.score
+
+
+def test_min_score_filters() -> None:
+    ruleset = RuleSet.from_config([RuleConfig(name="r", query="sanctions", min_score=2)])
+    assert ruleset.match(article("Sanctions", "")) != []
+    assert ruleset.match(article("", "sanctions")) == []
+
+
+def test_match_records_terms_and_marked_highlights() -> None:
+    ruleset = RuleSet.from_config(
+        [RuleConfig(name="r", query='"entity list" AND chip*', tags=["t"])]
+    )
+    [match] = ruleset.match(
+        article(
+            "Firms added",
+            "Weather was fine. Commerce added 12 chip firms to the Entity List. Other news.",
+        )
+    )
+    assert match.rule == "r" and match.tags == ("t",)
+    assert set(match.terms) == {'"entity list"', "chip*"}
+    assert match.highlights == ("Commerce added 12 **chip** firms to the **Entity List**.",)
+
+
+@settings(max_examples=200, deadline=None)
+@given(title=st.text(), text=st.text())
+def test_matcher_never_raises_on_arbitrary_text(title: str, text: str) -> None:
+    ruleset = RuleSet.from_config(
+        [RuleConfig(name="r", query='("export licen*"~5 OR H20 OR chip*) AND NOT title:potato')]
+    )
+    for match in ruleset.match(article(title, text)):
+        assert match.score > 0
