@@ -37,6 +37,7 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
+	$(BIN)/python bench/match.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

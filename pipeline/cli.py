@@ -76,16 +76,24 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
-    "--config", "config_dir", envvar="WIREWATCH_CONFIG", metavar="DIR",
+    "--config",
+    "config_dir",
+    envvar="WIREWATCH_CONFIG",
+    metavar="DIR",
     help="Config directory with feeds.yaml, rules.yaml, alerts.yaml "
     "[default: ./config, else the shipped defaults; env WIREWATCH_CONFIG].",
-)  # fmt: skip
+)
 @click.option(
-    "--db", "db_url", envvar="DATABASE_URL", metavar="URL",
+    "--db",
+    "db_url",
+    envvar="DATABASE_URL",
+    metavar="URL",
     help="Database URL, e.g. postgresql://user@host/db [default: SQLite file "
     "wirewatch.db in the data directory; env DATABASE_URL].",
-)  # fmt: skip
-@click.option("-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr.")
+)
+@click.option(
+    "-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr."
+)
 @click.version_option(__version__, prog_name="wirewatch")
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None, db_url: str | None, verbose: int) -> None:
@@ -259,13 +267,23 @@ def rules_check(env: Env, rules_file: Path | None) -> None:
 @cli.command()
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 @click.option("--json", "as_json", is_flag=True, help="Exactly one JSON object per input line.")
-@click.option("--rules", "rules_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Use this rules file instead of the config's rules.yaml.")  # fmt: skip
-@click.option("--db", "replay_db", metavar="URL",
-              help="Dedupe against (and store into) this database instead of a fresh in-memory one.")  # fmt: skip
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Use this rules file instead of the config's rules.yaml.",
+)
+@click.option(
+    "--db",
+    "replay_db",
+    metavar="URL",
+    help="Dedupe against (and store into) this database instead of a fresh in-memory one.",
+)
 @click.pass_obj
 @friendly_errors
-def replay(env: Env, source: Any, as_json: bool, rules_file: Path | None, replay_db: str | None) -> None:
+def replay(
+    env: Env, source: Any, as_json: bool, rules_file: Path | None, replay_db: str | None
+) -> None:
     """Dedupe and match a JSON Lines archive (SOURCE, or - for stdin); nothing is sent.
 
     Each line: {"id", "title", "text", "url"?, "published"?, "source"?}. With --json,
@@ -298,8 +316,11 @@ def replay(env: Env, source: Any, as_json: bool, rules_file: Path | None, replay
 
 
 @cli.command()
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path),
-              help="Keep the demo database and alert file in this directory.")  # fmt: skip
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Keep the demo database and alert file in this directory.",
+)
 @click.pass_context
 @friendly_errors
 def demo(ctx: click.Context, keep: Path | None) -> None:

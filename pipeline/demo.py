@@ -85,15 +85,15 @@ def _rss(title: str, base: str, items: list[str]) -> str:
 def _page(story: dict[str, Any], outlet: str, url: str) -> str:
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in story["body"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>{escape(story['title'])} | {escape(outlet)}</title>
+<title>{escape(story["title"])} | {escape(outlet)}</title>
 <link rel="canonical" href="{escape(url)}">
-<meta name="author" content="{escape(story['author'])}">
-<meta property="article:published_time" content="{story['published']}">
+<meta name="author" content="{escape(story["author"])}">
+<meta property="article:published_time" content="{story["published"]}">
 </head><body>
 <header><nav><a href="/">Home</a> <a href="/markets">Markets</a> <a href="/tech">Tech</a>
 <a href="/subscribe">Subscribe</a></nav></header>
-<main><article><h1>{escape(story['title'])}</h1>
-<p class="byline">By {escape(story['author'])}</p>{paragraphs}</article></main>
+<main><article><h1>{escape(story["title"])}</h1>
+<p class="byline">By {escape(story["author"])}</p>{paragraphs}</article></main>
 <aside><h2>Most read</h2><ul><li><a href="/a">Markets close higher</a></li>
 <li><a href="/b">Weather warning for the weekend</a></li></ul></aside>
 <footer>© {escape(outlet)}. All rights reserved.</footer></body></html>"""
@@ -104,7 +104,7 @@ def serve(routes: dict[str, Route]) -> Iterator[str]:
     """Serve ``routes`` on a free port of 127.0.0.1; yields the base URL."""
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             path = self.path.split("?")[0]
             status, kind, body = routes.get(path, (404, "text/plain", b"not found"))
             self.send_response(status)

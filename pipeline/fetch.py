@@ -134,7 +134,9 @@ class Fetcher:
                 size += len(chunk)
                 if size > max_bytes:
                     return FetchResult(
-                        outcome="too_large", error=f"body over the cap of {max_bytes} bytes", **common
+                        outcome="too_large",
+                        error=f"body over the cap of {max_bytes} bytes",
+                        **common,
                     )
                 if time.monotonic() > deadline:
                     return FetchResult(

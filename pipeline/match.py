@@ -277,7 +277,7 @@ def _convert(item: tree.Item, fields: tuple[str, ...]) -> Node:
         return _terms(item.value.strip('"'), fields, quoted=True)
     if isinstance(item, tree.Proximity):
         if not isinstance(item.term, tree.Phrase):
-            raise _unsupported(item, "proximity needs a quoted phrase, e.g. \"export chip\"~10")
+            raise _unsupported(item, 'proximity needs a quoted phrase, e.g. "export chip"~10')
         inner = _terms(item.term.value.strip('"'), fields, quoted=True)
         return Terms(inner.words, fields, f"{inner.label}~{item.degree}", int(item.degree or 1))
     if isinstance(item, tree.SearchField):
@@ -294,7 +294,9 @@ def _convert(item: tree.Item, fields: tuple[str, ...]) -> Node:
     if isinstance(item, tree.OrOperation):
         return Any_(tuple(_convert(child, fields) for child in item.children))
     if isinstance(item, tree.Fuzzy):
-        raise _unsupported(item, "fuzzy terms (word~N) are not supported; quote a phrase for proximity")
+        raise _unsupported(
+            item, "fuzzy terms (word~N) are not supported; quote a phrase for proximity"
+        )
     raise _unsupported(item, f"{type(item).__name__.lower()} queries are not supported")
 
 

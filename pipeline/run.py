@@ -132,9 +132,13 @@ def _fetch_feeds(
 
 def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
     return FetchResult(
-        url=result.url, outcome=exc.outcome, status=result.status, error=str(exc),
-        final_url=result.final_url, content_type=result.content_type,
-    )  # fmt: skip
+        url=result.url,
+        outcome=exc.outcome,
+        status=result.status,
+        error=str(exc),
+        final_url=result.final_url,
+        content_type=result.content_type,
+    )
 
 
 def _record_feed(
@@ -178,9 +182,13 @@ def _process(pipeline: Pipeline, candidates: Sequence[Candidate], summary: Cycle
             continue
         matches = pipeline.matcher.match(article)
         saved = pipeline.store.save_article(
-            article, matches, plan_alerts(matches, routes), pipeline.clock(),
-            feed_id=candidate.feed.id, entry=candidate.entry,
-        )  # fmt: skip
+            article,
+            matches,
+            plan_alerts(matches, routes),
+            pipeline.clock(),
+            feed_id=candidate.feed.id,
+            entry=candidate.entry,
+        )
         if saved is None:
             continue
         if saved.duplicate_of is not None:
@@ -204,7 +212,9 @@ def _fetch_pages(
     if not settings.fetch_pages:
         return dict.fromkeys(links, (None, "page fetching is off (fetch.fetch_pages)"))
 
-    def fetch_and_extract(item: tuple[str | None, str]) -> tuple[str | None, tuple[Extracted | None, str | None]]:
+    def fetch_and_extract(
+        item: tuple[str | None, str],
+    ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
         key, url = item
         result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
         if not result.ok:

@@ -119,7 +119,9 @@ def migrate(engine: Engine) -> None:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
     except OperationalError as exc:
-        raise DatabaseError(f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}") from None
+        raise DatabaseError(
+            f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}"
+        ) from None
 
 
 def schema_revision(engine: Engine) -> tuple[str | None, str]:
@@ -132,7 +134,9 @@ def schema_revision(engine: Engine) -> tuple[str | None, str]:
         with engine.connect() as connection:
             current = MigrationContext.configure(connection).get_current_revision()
     except OperationalError as exc:
-        raise DatabaseError(f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}") from None
+        raise DatabaseError(
+            f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}"
+        ) from None
     return current, head
 
 
@@ -363,14 +367,19 @@ class Store:
     ) -> Saved | None:
         key = canonical_url(article.canonical_url or article.url)
         digest = text_hash(article.title, article.text)
-        if entry is not None and feed_id is not None and session.scalar(
-            select(m.Entry.id).where(m.Entry.feed_id == feed_id, m.Entry.guid == entry.guid)
+        if (
+            entry is not None
+            and feed_id is not None
+            and session.scalar(
+                select(m.Entry.id).where(m.Entry.feed_id == feed_id, m.Entry.guid == entry.guid)
+            )
         ):
             return None
         existing = session.execute(
-            select(m.Article.id, m.Article.story_id).where(
-                (m.Article.canonical_url == key) | (m.Article.text_hash == digest)
-            ).order_by(m.Article.id).limit(1)
+            select(m.Article.id, m.Article.story_id)
+            .where((m.Article.canonical_url == key) | (m.Article.text_hash == digest))
+            .order_by(m.Article.id)
+            .limit(1)
         ).first()
         if existing is not None:
             article_id, story_id = existing
@@ -468,12 +477,17 @@ class Store:
             session.execute(
                 update(m.AlertRow)
                 .where(m.AlertRow.id == alert_id)
-                .values(status="sent", sent_at=now, attempts=m.AlertRow.attempts + 1, last_error=None)
+                .values(
+                    status="sent", sent_at=now, attempts=m.AlertRow.attempts + 1, last_error=None
+                )
             )
 
     def mark_failed(self, alert_id: int, error: str, *, retry_at: datetime | None) -> None:
         """A failed attempt: back to ``pending`` until ``retry_at``, or ``dead`` when None."""
-        values: dict[str, object] = {"attempts": m.AlertRow.attempts + 1, "last_error": error[:2000]}
+        values: dict[str, object] = {
+            "attempts": m.AlertRow.attempts + 1,
+            "last_error": error[:2000],
+        }
         if retry_at is None:
             values["status"] = "dead"
         else:
@@ -493,9 +507,16 @@ class Store:
         with self.session() as session:
             return [
                 AlertView(
-                    row.id, row.rule, row.channel, row.status, row.attempts,
-                    row.created_at, row.sent_at, row.last_error, title,
-                )  # fmt: skip
+                    row.id,
+                    row.rule,
+                    row.channel,
+                    row.status,
+                    row.attempts,
+                    row.created_at,
+                    row.sent_at,
+                    row.last_error,
+                    title,
+                )
                 for row, title in session.execute(query)
             ]
 
@@ -530,7 +551,9 @@ def _entry_row(feed_id: int, entry: FeedEntry, article_id: int, now: datetime) -
     )
 
 
-def _article_row(article: Article, key: str, digest: str, story_id: int, now: datetime) -> m.Article:
+def _article_row(
+    article: Article, key: str, digest: str, story_id: int, now: datetime
+) -> m.Article:
     return m.Article(
         story_id=story_id,
         url=article.url[:2048],

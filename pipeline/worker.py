@@ -43,14 +43,20 @@ def run_worker(pipeline: Pipeline, stop: threading.Event | None = None) -> None:
         if not feed.enabled:
             continue
         scheduler.add_job(
-            _poll_feed, IntervalTrigger(seconds=feed.interval.total_seconds()),
-            args=(pipeline, feed.id), id=f"feed:{feed.id}", name=f"poll {feed.label}",
+            _poll_feed,
+            IntervalTrigger(seconds=feed.interval.total_seconds()),
+            args=(pipeline, feed.id),
+            id=f"feed:{feed.id}",
+            name=f"poll {feed.label}",
             next_run_time=now,
-        )  # fmt: skip
+        )
     scheduler.add_job(
-        _deliver, IntervalTrigger(seconds=DELIVERY_INTERVAL.total_seconds()),
-        args=(pipeline,), id="deliver", name="deliver alerts",
-    )  # fmt: skip
+        _deliver,
+        IntervalTrigger(seconds=DELIVERY_INTERVAL.total_seconds()),
+        args=(pipeline,),
+        id="deliver",
+        name="deliver alerts",
+    )
     _install_signal_handlers(stop)
     scheduler.start()
     log.info("worker started: %d feeds scheduled", len(scheduler.get_jobs()) - 1)
@@ -74,8 +80,11 @@ def _poll_feed(pipeline: Pipeline, feed_id: int) -> None:
     if summary.new_articles or summary.alerts:
         log.info(
             "feed %s: %d new articles, %d matches, %d alerts",
-            feed.label, summary.new_articles, summary.matches, summary.alerts,
-        )  # fmt: skip
+            feed.label,
+            summary.new_articles,
+            summary.matches,
+            summary.alerts,
+        )
 
 
 def _current_state(pipeline: Pipeline, feed_id: int) -> FeedState | None:

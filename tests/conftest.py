@@ -7,6 +7,7 @@ PostgreSQL tests use ``WIREWATCH_TEST_PG_URL`` (default: 127.0.0.1:5432, databas
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -89,7 +90,7 @@ def http_server() -> Iterator[LocalServer]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             local = server_ref["server"]
             path = self.path.split("?")[0]
             local.requests[path].append(dict(self.headers.items()))
@@ -97,10 +98,8 @@ def http_server() -> Iterator[LocalServer]:
             if responder is None:
                 self.send_error(404)
                 return
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 responder(self)
-            except (BrokenPipeError, ConnectionResetError):
-                pass
 
         def log_message(self, *args: Any) -> None:
             pass

@@ -80,7 +80,7 @@ def test_extraction_quality_on_real_pages() -> None:
     truth = json.loads((root / "ground-truth.json").read_text())
     scores = []
     for key in sorted(truth)[:40]:
-        html = gzip.open(root / "html" / f"{key}.html.gz").read()
+        html = gzip.decompress((root / "html" / f"{key}.html.gz").read_bytes())
         page = extract_page(html, truth[key]["url"], max_bytes=3_000_000)
         scores.append(_f1(truth[key]["articleBody"], page.text if page else ""))
     mean = sum(scores) / len(scores)

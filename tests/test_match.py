@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import RuleConfig
-from pipeline.match import QuerySyntaxError, RuleError, RuleSet, compile_query, Document
+from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
 from pipeline.types import Article
 
 

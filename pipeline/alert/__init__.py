@@ -68,7 +68,9 @@ def plan_alerts(matches: Sequence[Match], routes: Sequence[RouteConfig]) -> list
     return list(planned.values())
 
 
-def retry_delay(attempt: int, settings: DeliverySettings, rng: random.Random | None = None) -> timedelta:
+def retry_delay(
+    attempt: int, settings: DeliverySettings, rng: random.Random | None = None
+) -> timedelta:
     """Exponential backoff with full jitter, capped at ``retry_max``."""
     ceiling = min(settings.retry_max, settings.retry_base * (2 ** max(attempt - 1, 0)))
     fraction = (rng or random).uniform(0.5, 1.0)
@@ -96,7 +98,9 @@ def deliver(
         channel = channels.get(pending.channel)
         try:
             if channel is None:
-                raise ChannelError(f"no channel named {pending.channel!r} in alerts.yaml", permanent=False)
+                raise ChannelError(
+                    f"no channel named {pending.channel!r} in alerts.yaml", permanent=False
+                )
             channel.send(pending.message)
         except ChannelError as exc:
             attempt = pending.attempts + 1
@@ -108,7 +112,12 @@ def deliver(
                 retry_at = now() + retry_delay(attempt, settings)
                 store.mark_failed(pending.id, str(exc), retry_at=retry_at)
                 report.retrying += 1
-                log.warning("alert %s to %s failed (will retry): %s", pending.message.key, pending.channel, exc)
+                log.warning(
+                    "alert %s to %s failed (will retry): %s",
+                    pending.message.key,
+                    pending.channel,
+                    exc,
+                )
             continue
         store.mark_sent(pending.id, now())
         report.sent += 1

@@ -31,4 +31,6 @@ class JsonlSink:
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
-            raise ChannelError(f"cannot write {self.path}: {exc.strerror or exc}", permanent=False) from exc
+            raise ChannelError(
+                f"cannot write {self.path}: {exc.strerror or exc}", permanent=False
+            ) from exc

@@ -1,0 +1,60 @@
+"""The long-running worker: polls, alerts, and stops cleanly on SIGTERM."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import ROOT, Cli, LocalServer, rss, write_config
+
+
+def test_worker_polls_and_stops_on_sigterm(cli: Cli, http_server: LocalServer) -> None:
+    feed = http_server.add(
+        "/w.xml",
+        rss(
+            [
+                {
+                    "title": "Commerce adds 30 companies to the Entity List",
+                    "guid": "w1",
+                    "summary": "The Commerce Department added 30 companies to the Entity List on Friday.",
+                }
+            ]
+        ),
+    )
+    write_config(
+        Path(cli.env["WIREWATCH_CONFIG"]),
+        feeds=[{"url": feed, "name": "w", "interval": "1s"}],
+        fetch={"fetch_pages": False},
+    )
+    alerts = Path(cli.env["WIREWATCH_DATA_DIR"]) / "alerts.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "worker"],
+        env=cli.env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not alerts.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert alerts.exists(), "the worker delivered an alert"
+        polled = len(http_server.requests["/w.xml"])
+        time.sleep(2.5)
+        assert len(http_server.requests["/w.xml"]) > polled, "the feed is polled on its interval"
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=10)
+        assert time.monotonic() - started < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "worker stopped" in stderr
+    records = [json.loads(line) for line in alerts.read_text().splitlines()]
+    assert [r["rule"] for r in records] == ["entity-list"], "polled many times, alerted once"
+    assert os.path.exists(Path(cli.env["WIREWATCH_DATA_DIR"]) / "wirewatch.db")
