@@ -64,9 +64,9 @@ def friendly_errors(command: F) -> F:
 
 
 def _setup_logging(verbose: int, quiet: bool) -> None:
-    level = logging.WARNING if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
-    if verbose == 0 and not quiet:
-        level = logging.WARNING
+    """Without -v only errors are logged: commands print their own summaries of the rest."""
+    levels = {0: logging.ERROR, 1: logging.INFO}
+    level = logging.ERROR if quiet else levels.get(verbose, logging.DEBUG)
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
@@ -139,6 +139,8 @@ def _print_summary(summary: CycleSummary, quiet: bool) -> None:
         )
     for report in failed:
         click.echo(f"  feed failed: {report.feed}: {report.outcome}: {report.error}")
+    if summary.entry_errors:
+        click.echo(f"  {summary.entry_errors} entries failed unexpectedly; see the log (-v)")
 
 
 @cli.command()

@@ -204,6 +204,8 @@ def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
 
 def _load_file(path: Path, model: type[M]) -> M:
     data = read_yaml(path)
+    if isinstance(data, list) and model is FeedsFile:
+        data = {"feeds": data}  # a bare list of feeds is accepted too
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:

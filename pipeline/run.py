@@ -17,7 +17,7 @@ from pathlib import Path
 from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts
 from .config import Config
 from .dedupe import canonical_url
-from .errors import FetchError
+from .errors import FetchError, WirewatchError
 from .extract import build_article, extract_page
 from .fetch import PAGE_ACCEPT, Fetcher
 from .match import Matcher, RuleSet
@@ -77,6 +77,7 @@ class CycleSummary:
     duplicates: int = 0
     matches: int = 0
     alerts: int = 0
+    entry_errors: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
     @property
@@ -171,32 +172,49 @@ def _process(pipeline: Pipeline, candidates: Sequence[Candidate], summary: Cycle
         else:
             to_fetch.append(candidate)
     pages = _fetch_pages(pipeline, to_fetch)
-    routes = pipeline.config.alerts.routes
     for candidate in to_fetch:
         page, problem = pages.get(_page_key(candidate), (None, "article has no link"))
-        article = build_article(
-            candidate.entry, source=candidate.feed.label, page=page, page_problem=problem
-        )
-        if not (article.title or article.text):
-            log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
-            continue
-        matches = pipeline.matcher.match(article)
-        saved = pipeline.store.save_article(
-            article,
-            matches,
-            plan_alerts(matches, routes),
-            pipeline.clock(),
-            feed_id=candidate.feed.id,
-            entry=candidate.entry,
-        )
-        if saved is None:
-            continue
-        if saved.duplicate_of is not None:
-            summary.duplicates += 1
-            continue
-        summary.new_articles += 1
-        summary.matches += len(matches)
-        summary.alerts += saved.new_alerts
+        try:
+            _store_candidate(pipeline, candidate, page, problem, summary)
+        except WirewatchError:
+            raise
+        except Exception:
+            # A bug triggered by one entry must not cost the rest of the cycle; the entry
+            # is not marked as seen, so the next cycle tries it again.
+            log.exception("entry %s of %s failed", candidate.entry.guid, candidate.feed.label)
+            summary.entry_errors += 1
+
+
+def _store_candidate(
+    pipeline: Pipeline,
+    candidate: Candidate,
+    page: Extracted | None,
+    problem: str | None,
+    summary: CycleSummary,
+) -> None:
+    article = build_article(
+        candidate.entry, source=candidate.feed.label, page=page, page_problem=problem
+    )
+    if not (article.title or article.text):
+        log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
+        return
+    matches = pipeline.matcher.match(article)
+    saved = pipeline.store.save_article(
+        article,
+        matches,
+        plan_alerts(matches, pipeline.config.alerts.routes),
+        pipeline.clock(),
+        feed_id=candidate.feed.id,
+        entry=candidate.entry,
+    )
+    if saved is None:
+        return
+    if saved.duplicate_of is not None:
+        summary.duplicates += 1
+        return
+    summary.new_articles += 1
+    summary.matches += len(matches)
+    summary.alerts += saved.new_alerts
 
 
 def _page_key(candidate: Candidate) -> str | None:
