@@ -20,7 +20,14 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
-from .config import Config, load_config, load_rules_file, parse_duration, resolve_config_dir
+from .config import (
+    Config,
+    load_config,
+    load_entities,
+    load_rules_file,
+    parse_duration,
+    resolve_config_dir,
+)
 from .errors import WirewatchError
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
@@ -192,6 +199,8 @@ def matches(env: Env, since: str, rule: str | None, limit: int, as_json: bool) -
     for view in found:
         click.echo(f"{_when(view.created_at)}  {view.rule}  score {view.score:g}  {view.title}")
         click.echo(f"    {view.source} · {view.url}")
+        if view.entities:
+            click.echo(f"    entities: {', '.join(view.entities)}")
         for snippet in view.highlights:
             click.echo(f"    › {snippet}")
 
@@ -208,6 +217,7 @@ def _match_record(view: Any) -> dict[str, Any]:
         "source": view.source,
         "published": view.published.isoformat() if view.published else None,
         "story": view.story_id,
+        "entities": list(view.entities),
     }
 
 
@@ -252,7 +262,7 @@ def alerts(env: Env, status: str | None, limit: int) -> None:
 
 @cli.group()
 def rules() -> None:
-    """Check rule files."""
+    """Check rule files and try them on an archive."""
 
 
 @rules.command("check")
@@ -260,10 +270,61 @@ def rules() -> None:
 @click.pass_obj
 @friendly_errors
 def rules_check(env: Env, rules_file: Path | None) -> None:
-    """Validate every rule of RULES_FILE (default: rules.yaml of the config directory)."""
-    path = rules_file or resolve_config_dir(env.config_dir) / "rules.yaml"
-    ruleset = RuleSet.from_config(load_rules_file(path).rules, str(path))
-    click.echo(f"{path}: {len(ruleset.rules)} rules OK")
+    """Validate every rule of RULES_FILE (default: rules.yaml of the config directory).
+
+    Errors name the file, the rule and the position in its query; exit code 2.
+    """
+    path, ruleset = _load_ruleset(env, rules_file)
+    click.echo(f"{path}: {len(ruleset.rules)} rules OK ({len(ruleset.entities)} entities)")
+
+
+@rules.command("test")
+@click.argument("rules_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("articles", type=click.File("r", encoding="utf-8"))
+@click.option("--examples", default=3, show_default=True, help="Examples shown per rule.")
+@click.pass_obj
+@friendly_errors
+def rules_test(env: Env, rules_file: Path, articles: Any, examples: int) -> None:
+    """Try a draft RULES_FILE on an archive (ARTICLES: JSON Lines, or - for stdin).
+
+    Prints, for each rule, how many articles it matched and a few examples with their
+    evidence, so a rule can be judged before it is deployed. Nothing is stored or sent.
+    """
+    from .replay import parse_item
+
+    _, ruleset = _load_ruleset(env, rules_file)
+    hits: dict[str, list[tuple[Any, str, str]]] = {rule.name: [] for rule in ruleset.rules}
+    total = unmatched = 0
+    for number, line in enumerate(articles, start=1):
+        if not line.strip():
+            continue
+        try:
+            item_id, article = parse_item(line)
+        except ValueError as exc:
+            click.echo(f"line {number}: skipped: {exc}", err=True)
+            continue
+        total += 1
+        found = ruleset.analyse(article).matches
+        unmatched += not found
+        for match in found:
+            evidence = match.highlights[0] if match.highlights else ""
+            hits[match.rule].append((item_id, article.title, evidence))
+    click.echo(f"{total} articles, {total - unmatched} matched at least one rule")
+    for name, found in hits.items():
+        click.echo(f"\n{name}: {len(found)} matches")
+        for item_id, title, evidence in found[:examples]:
+            click.echo(f"  - {item_id}: {title}")
+            if evidence:
+                click.echo(f"      › {evidence}")
+
+
+def _load_ruleset(env: Env, rules_file: Path | None) -> tuple[Path, RuleSet]:
+    """Rules from RULES_FILE or the config directory, with the entities.yaml beside them."""
+    config_dir = resolve_config_dir(env.config_dir)
+    path = rules_file or config_dir / "rules.yaml"
+    beside = path.parent if (path.parent / "entities.yaml").exists() else config_dir
+    entities = load_entities(beside).entities
+    return path, RuleSet.from_config(load_rules_file(path).rules, str(path), entities)
 
 
 @cli.command()
@@ -294,8 +355,7 @@ def replay(
     """
     from .replay import replay as run_replay
 
-    path = rules_file or resolve_config_dir(env.config_dir) / "rules.yaml"
-    matcher = RuleSet.from_config(load_rules_file(path).rules, str(path))
+    _, matcher = _load_ruleset(env, rules_file)
     url = replay_db or "sqlite://"
     store = Store(open_database(url, auto_migrate=True))
     failed = 0

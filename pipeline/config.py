@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
@@ -122,6 +122,27 @@ class RulesFile(_Strict):
         return rules
 
 
+class EntityConfig(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    name: str
+    type: Literal["company", "product", "agency", "regulation", "list", "country", "other"]
+    aliases: list[str] = Field(min_length=1)
+    """Each alias is read as a phrase; an all-capitals alias (NVDA) is case-sensitive."""
+
+
+class EntitiesFile(_Strict):
+    entities: list[EntityConfig] = []
+
+    @field_validator("entities")
+    @classmethod
+    def _unique_ids(cls, entities: list[EntityConfig]) -> list[EntityConfig]:
+        ids = [entity.id for entity in entities]
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"entity ids must be unique; repeated: {', '.join(repeated)}")
+        return entities
+
+
 class ConsoleChannel(_Strict):
     type: Literal["console"]
 
@@ -169,6 +190,7 @@ class Config:
     feeds: FeedsFile
     rules: RulesFile
     alerts: AlertsFile
+    entities: EntitiesFile = field(default_factory=EntitiesFile)
 
 
 def default_config_dir() -> Path:
@@ -194,12 +216,19 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
     feeds = _load_file(path / "feeds.yaml", FeedsFile)
     rules = _load_file(path / "rules.yaml", RulesFile)
     alerts = _load_file(path / "alerts.yaml", AlertsFile)
+    entities = load_entities(path)
     _check_routes(path / "alerts.yaml", alerts, rules)
-    return Config(directory=path, feeds=feeds, rules=rules, alerts=alerts)
+    return Config(directory=path, feeds=feeds, rules=rules, alerts=alerts, entities=entities)
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
     return _load_file(Path(path), RulesFile)
+
+
+def load_entities(directory: Path) -> EntitiesFile:
+    """``entities.yaml`` of a config directory; optional (no file: no entities)."""
+    path = directory / "entities.yaml"
+    return _load_file(path, EntitiesFile) if path.exists() else EntitiesFile()
 
 
 def _load_file(path: Path, model: type[M]) -> M:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -107,6 +108,7 @@ class Article(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     extraction: Mapped[str] = mapped_column(String(20))
     extraction_note: Mapped[str | None] = mapped_column(Text)
+    entities: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
 
 
 class Entry(Base):

@@ -64,8 +64,9 @@ def replay(
         except ValueError as exc:
             yield ReplayResult(id=_best_effort_id(line), error=f"line {number}: {exc}")
             continue
-        matches = tuple(matcher.match(article))
-        saved = store.save_article(article, matches, (), clock())
+        analysis = matcher.analyse(article)
+        matches = analysis.matches
+        saved = store.save_article(article, matches, (), clock(), entities=analysis.entities)
         assert saved is not None  # no feed entry is given, so it is never "already seen"
         if saved.duplicate_of is None:
             article_names[saved.article_id] = item_id

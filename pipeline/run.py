@@ -55,7 +55,9 @@ class Pipeline:
             config=config,
             store=store,
             fetcher=fetcher or Fetcher(config.feeds.fetch),
-            matcher=RuleSet.from_config(config.rules.rules, str(config.directory / "rules.yaml")),
+            matcher=RuleSet.from_config(
+                config.rules.rules, str(config.directory / "rules.yaml"), config.entities.entities
+            ),
             channels=build_channels(config.alerts, base_dir or data_dir()),
             clock=clock,
         )
@@ -198,7 +200,8 @@ def _store_candidate(
     if not (article.title or article.text):
         log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
         return
-    matches = pipeline.matcher.match(article)
+    analysis = pipeline.matcher.analyse(article)
+    matches = analysis.matches
     saved = pipeline.store.save_article(
         article,
         matches,
@@ -206,6 +209,7 @@ def _store_candidate(
         pipeline.clock(),
         feed_id=candidate.feed.id,
         entry=candidate.entry,
+        entities=analysis.entities,
     )
     if saved is None:
         return

@@ -218,6 +218,7 @@ class MatchView:
     url: str
     source: str
     published: datetime | None
+    entities: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -338,6 +339,7 @@ class Store:
         *,
         feed_id: int | None = None,
         entry: FeedEntry | None = None,
+        entities: Sequence[str] = (),
     ) -> Saved | None:
         """Store an article, its story, matches and pending alerts in ONE transaction.
 
@@ -348,7 +350,9 @@ class Store:
         for attempt in (1, 2):
             try:
                 with self.session() as session:
-                    return self._save(session, article, matches, alerts, now, feed_id, entry)
+                    return self._save(
+                        session, article, matches, alerts, now, feed_id, entry, entities
+                    )
             except IntegrityError:
                 if attempt == 2:
                     raise
@@ -364,6 +368,7 @@ class Store:
         now: datetime,
         feed_id: int | None,
         entry: FeedEntry | None,
+        entities: Sequence[str] = (),
     ) -> Saved | None:
         key = canonical_url(article.canonical_url or article.url)
         digest = text_hash(article.title, article.text)
@@ -392,6 +397,7 @@ class Store:
         session.add(story)
         session.flush()
         row = _article_row(article, key, digest, story.id, now)
+        row.entities = list(entities)
         session.add(row)
         session.flush()
         if entry is not None and feed_id is not None:
@@ -439,6 +445,7 @@ class Store:
                     url=article.url,
                     source=article.source,
                     published=article.published_at,
+                    entities=tuple(article.entities or ()),
                 )
                 for match, article in session.execute(query)
             ]

@@ -1,0 +1,29 @@
+"""article entities
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26 07:22:27.823328
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from alembic import op
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("articles", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("entities", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("articles", schema=None) as batch_op:
+        batch_op.drop_column("entities")

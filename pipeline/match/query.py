@@ -1,0 +1,293 @@
+"""The query language: Lucene syntax (parsed by ``luqum``) compiled into a small tree.
+
+* ``AND``, ``OR``, ``NOT``, parentheses; two terms side by side mean ``AND``.
+* ``"export licence"`` phrase; ``licen*`` prefix wildcard (also inside phrases).
+* ``"export chip"~10`` proximity: all words within 10 words of each other, any order.
+* ``title:``, ``text:``, ``source:`` restrict a term or group to one field; unrestricted
+  terms search title and text. ``entity:nvidia`` is any alias of a gazetteer entity.
+* A term written without lower-case letters and with at least one upper-case letter
+  (``BIS``, ``EAR``, ``H20``, ``SMIC``) matches case-sensitively; all others ignore case.
+
+Every node can say which words must occur for it to match (``triggers``): the rule set
+indexes rules by those words so that an article only evaluates the rules it could match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from luqum import tree
+from luqum.exceptions import IllegalCharacterError, ParseError
+from luqum.parser import parser as lucene_parser
+
+from .text import FIELDS, Document, FieldText, normalise
+
+DEFAULT_FIELDS = ("title", "text")
+_QUERY_WORD = re.compile(r"\w+\*?")
+
+Trigger = tuple[str, bool]
+"""A case-folded word that must occur, and whether it is a prefix."""
+
+
+# --------------------------------------------------------------------------- query tree
+
+
+@dataclass(frozen=True)
+class Hit:
+    field: str
+    start: int
+    end: int
+    """Word positions, ``end`` inclusive."""
+    term: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Word:
+    """One query word: exact or prefix, case-sensitive or not."""
+
+    text: str
+    prefix: bool
+    case_sensitive: bool
+
+    @classmethod
+    def parse(cls, raw: str) -> Word:
+        prefix = raw.endswith("*")
+        text = raw.rstrip("*")
+        sensitive = any(c.isupper() for c in text) and not any(c.islower() for c in text)
+        return cls(text if sensitive else text.casefold(), prefix, sensitive)
+
+    def positions(self, field: FieldText) -> list[int]:
+        return field.positions(self.text, prefix=self.prefix, case_sensitive=self.case_sensitive)
+
+    @property
+    def trigger(self) -> Trigger:
+        return (self.text.casefold(), self.prefix)
+
+
+class Node(Protocol):
+    def hits(self, doc: Document) -> list[Hit] | None:
+        """``None`` when the node is not satisfied, else the evidence (maybe empty)."""
+
+    def positive(self) -> bool:
+        """Whether the node can only be satisfied by some text being present."""
+
+    def triggers(self) -> frozenset[Trigger] | None:
+        """Words of which at least one must occur for a match; ``None``: no such set."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """A single word, an exact phrase (``slop`` None) or a proximity group."""
+
+    words: tuple[Word, ...]
+    fields: tuple[str, ...]
+    label: str
+    slop: int | None = None
+
+    def hits(self, doc: Document) -> list[Hit] | None:
+        found: list[Hit] = []
+        for name in self.fields:
+            field = doc.fields[name]
+            if self.slop is None:
+                found.extend(self._sequence_hits(name, field))
+            else:
+                found.extend(self._window_hits(name, field))
+        return found or None
+
+    def positive(self) -> bool:
+        return True
+
+    def triggers(self) -> frozenset[Trigger]:
+        """The most selective word: a whole word before a prefix, then the longest."""
+        best = max(self.words, key=lambda w: (not w.prefix, len(w.text)))
+        return frozenset({best.trigger})
+
+    def _sequence_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
+        first, *rest = self.words
+        tails = [set(word.positions(field)) for word in rest]
+        weight = 1.0 if not rest else 1.5
+        for start in first.positions(field):
+            if all(start + offset + 1 in tail for offset, tail in enumerate(tails)):
+                yield Hit(name, start, start + len(rest), self.label, weight)
+
+    def _window_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
+        """Every occurrence of the first word with all others within ``slop`` words."""
+        lists = [word.positions(field) for word in self.words]
+        if not all(lists):
+            return
+        window = max(self.slop or 0, len(self.words) - 1)
+        for anchor in lists[0]:
+            span = [anchor]
+            for positions in lists[1:]:
+                near = _nearest(positions, anchor)
+                if abs(near - anchor) > window:
+                    break
+                span.append(near)
+            else:
+                if max(span) - min(span) <= window:
+                    yield Hit(name, min(span), max(span), self.label, 1.5)
+
+
+def _nearest(positions: Sequence[int], anchor: int) -> int:
+    index = bisect.bisect_left(positions, anchor)
+    candidates = positions[max(index - 1, 0) : index + 1]
+    return min(candidates, key=lambda p: abs(p - anchor))
+
+
+@dataclass(frozen=True)
+class All:
+    children: tuple[Node, ...]
+
+    def hits(self, doc: Document) -> list[Hit] | None:
+        found: list[Hit] = []
+        for child in self.children:
+            child_hits = child.hits(doc)
+            if child_hits is None:
+                return None
+            found.extend(child_hits)
+        return found
+
+    def positive(self) -> bool:
+        return any(child.positive() for child in self.children)
+
+    def triggers(self) -> frozenset[Trigger] | None:
+        """Any one child's triggers will do: take the smallest set."""
+        sets = [t for t in (child.triggers() for child in self.children) if t is not None]
+        return min(sets, key=len) if sets else None
+
+
+@dataclass(frozen=True)
+class Any_:
+    children: tuple[Node, ...]
+
+    def hits(self, doc: Document) -> list[Hit] | None:
+        results = [child.hits(doc) for child in self.children]
+        satisfied = [r for r in results if r is not None]
+        return [hit for r in satisfied for hit in r] if satisfied else None
+
+    def positive(self) -> bool:
+        return all(child.positive() for child in self.children)
+
+    def triggers(self) -> frozenset[Trigger] | None:
+        sets = [child.triggers() for child in self.children]
+        if any(t is None for t in sets):
+            return None
+        return frozenset().union(*sets)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+    def hits(self, doc: Document) -> list[Hit] | None:
+        return [] if self.child.hits(doc) is None else None
+
+    def positive(self) -> bool:
+        return False
+
+    def triggers(self) -> None:
+        return None
+
+
+# --------------------------------------------------------------------------- compiling
+
+
+class QuerySyntaxError(ValueError):
+    pass
+
+
+Entities = Mapping[str, Sequence[str]]
+"""Entity id -> its aliases (the gazetteer)."""
+
+
+def compile_query(query: str, entities: Entities | None = None) -> Node:
+    """Parse a query string into a tree of nodes. Raises ``QuerySyntaxError``."""
+    if not query.strip():
+        raise QuerySyntaxError("the query is empty")
+    try:
+        parsed = lucene_parser.parse(query)
+    except IllegalCharacterError as exc:
+        raise QuerySyntaxError(str(exc).rstrip("!")) from None
+    except ParseError as exc:
+        message = str(exc).replace("Syntax error in input : ", "").rstrip("!")
+        raise QuerySyntaxError(f"syntax error: {message}") from None
+    node = _Compiler(entities or {}).convert(parsed, DEFAULT_FIELDS)
+    if not node.positive():
+        raise QuerySyntaxError("the query must require at least one term (it has only NOT)")
+    return node
+
+
+def compile_aliases(aliases: Sequence[str], fields: tuple[str, ...] = DEFAULT_FIELDS) -> Node:
+    """An entity: any of its aliases, each read as a phrase."""
+    return Any_(tuple(_terms(alias, fields, quoted=True) for alias in aliases))
+
+
+@dataclass(frozen=True)
+class _Compiler:
+    entities: Entities
+
+    def convert(self, item: tree.Item, fields: tuple[str, ...]) -> Node:
+        if isinstance(item, tree.Word):
+            return _terms(item.value, fields)
+        if isinstance(item, tree.Phrase):
+            return _terms(item.value.strip('"'), fields, quoted=True)
+        if isinstance(item, tree.Proximity):
+            if not isinstance(item.term, tree.Phrase):
+                raise _unsupported(item, 'proximity needs a quoted phrase, e.g. "export chip"~10')
+            inner = _terms(item.term.value.strip('"'), fields, quoted=True)
+            return Terms(inner.words, fields, f"{inner.label}~{item.degree}", int(item.degree or 1))
+        if isinstance(item, tree.SearchField):
+            return self._field(item, fields)
+        if isinstance(item, tree.Group | tree.FieldGroup | tree.Plus):
+            return self.convert(item.children[0], fields)
+        if isinstance(item, tree.Not | tree.Prohibit):
+            return Not(self.convert(item.children[0], fields))
+        if isinstance(item, tree.AndOperation | tree.UnknownOperation):
+            return All(tuple(self.convert(child, fields) for child in item.children))
+        if isinstance(item, tree.OrOperation):
+            return Any_(tuple(self.convert(child, fields) for child in item.children))
+        if isinstance(item, tree.Fuzzy):
+            raise _unsupported(item, "fuzzy terms (word~N) are not supported; quote a phrase")
+        raise _unsupported(item, f"{type(item).__name__.lower()} queries are not supported")
+
+    def _field(self, item: tree.SearchField, fields: tuple[str, ...]) -> Node:
+        name = item.name.lower()
+        if name == "entity":
+            return self._entity(item, fields)
+        if name not in FIELDS:
+            known = ", ".join((*FIELDS, "entity"))
+            raise _unsupported(item, f"unknown field {item.name!r} (known: {known})")
+        return self.convert(item.expr, (name,))
+
+    def _entity(self, item: tree.SearchField, fields: tuple[str, ...]) -> Node:
+        expr = item.expr
+        if not isinstance(expr, tree.Word | tree.Phrase):
+            raise _unsupported(item, "entity: takes one entity id, e.g. entity:nvidia")
+        key = expr.value.strip('"').strip().lower()
+        if key not in self.entities:
+            raise _unsupported(item, f"unknown entity {key!r} (see entities.yaml)")
+        node = compile_aliases(self.entities[key], fields)
+        return Any_(tuple(replace_label(child, f"entity:{key}") for child in node.children))
+
+
+def replace_label(node: Node, label: str) -> Node:
+    return Terms(node.words, node.fields, label, node.slop) if isinstance(node, Terms) else node
+
+
+def _terms(raw: str, fields: tuple[str, ...], quoted: bool = False) -> Terms:
+    words = tuple(Word.parse(w) for w in _QUERY_WORD.findall(normalise(raw)) if w != "*")
+    if not words:
+        raise QuerySyntaxError(f"{raw!r} contains no word to search for")
+    label = f'"{raw}"' if quoted else raw
+    return Terms(words, fields, label)
+
+
+def _unsupported(item: tree.Item, message: str) -> QuerySyntaxError:
+    position = getattr(item, "pos", None)
+    where = f" at position {position}" if position is not None else ""
+    return QuerySyntaxError(f"{message}{where}")
