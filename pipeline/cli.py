@@ -77,7 +77,8 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
     )
-    for noisy in ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler"):
+    noisy_loggers = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler")
+    for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 
@@ -157,12 +158,14 @@ def _print_summary(summary: CycleSummary, quiet: bool) -> None:
 def worker(ctx: click.Context, env: Env) -> None:
     """Run until stopped: poll each feed on its interval and deliver alerts.
 
-    Stops cleanly on SIGINT (Ctrl-C) or SIGTERM, letting running jobs finish.
+    Stops cleanly on SIGINT (Ctrl-C) or SIGTERM, letting running jobs finish. SIGHUP
+    reloads feeds, rules, entities and alerts; an invalid config is logged and the last
+    valid one stays in use.
     """
     from .worker import run_worker
 
     _setup_logging(max(ctx.meta["verbose"], 1), quiet=False)
-    run_worker(env.pipeline())
+    run_worker(env.pipeline(), load=lambda: load_config(env.config_dir))
 
 
 @cli.command()

@@ -55,12 +55,24 @@ class Pipeline:
             config=config,
             store=store,
             fetcher=fetcher or Fetcher(config.feeds.fetch),
-            matcher=RuleSet.from_config(
-                config.rules.rules, str(config.directory / "rules.yaml"), config.entities.entities
-            ),
+            matcher=compile_rules(config),
             channels=build_channels(config.alerts, base_dir or data_dir()),
             clock=clock,
         )
+
+    def reconfigure(self, config: Config, base_dir: Path | None = None) -> None:
+        """Switch to a new config. Everything is built before anything is replaced, so a
+        config that fails to compile leaves the running one untouched."""
+        matcher = compile_rules(config)
+        channels = build_channels(config.alerts, base_dir or data_dir())
+        if config.feeds.fetch != self.config.feeds.fetch:
+            self.fetcher = Fetcher(config.feeds.fetch)
+        self.config, self.matcher, self.channels = config, matcher, channels
+
+
+def compile_rules(config: Config) -> RuleSet:
+    origin = str(config.directory / "rules.yaml")
+    return RuleSet.from_config(config.rules.rules, origin, config.entities.entities)
 
 
 @dataclass(frozen=True)

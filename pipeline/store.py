@@ -370,8 +370,8 @@ class Store:
         entry: FeedEntry | None,
         entities: Sequence[str] = (),
     ) -> Saved | None:
-        key = canonical_url(article.canonical_url or article.url)
         digest = text_hash(article.title, article.text)
+        key = canonical_url(article.canonical_url or article.url) or f"urn:wirewatch:text:{digest}"
         if (
             entry is not None
             and feed_id is not None

@@ -3,7 +3,9 @@
 Each feed is one job (``max_instances=1``: a slow feed never runs twice at once;
 ``coalesce``: missed runs collapse into one). A further job delivers due alerts, so
 retries go out even when no feed has news. SIGINT/SIGTERM stop the scheduler and wait
-for running jobs to finish their current feed.
+for running jobs to finish their current feed. SIGHUP reloads the config (feeds, rules,
+entities, alerts); a config that does not load or compile is refused with one log line
+and the worker goes on with the last valid one.
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .alert import deliver
+from .config import Config
 from .errors import WirewatchError
 from .run import Pipeline, run_cycle
 from .store import FeedState
@@ -29,27 +34,20 @@ DELIVERY_INTERVAL = timedelta(seconds=30)
 MISFIRE_GRACE = 60
 
 
-def run_worker(pipeline: Pipeline, stop: threading.Event | None = None) -> None:
-    """Run until ``stop`` is set or SIGINT/SIGTERM arrives."""
+def run_worker(
+    pipeline: Pipeline,
+    stop: threading.Event | None = None,
+    load: Callable[[], Config] | None = None,
+) -> None:
+    """Run until ``stop`` is set or SIGINT/SIGTERM arrives; SIGHUP calls ``load`` to reload."""
     stop = stop or threading.Event()
-    feeds = pipeline.store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
+    reload_requested = threading.Event()
     scheduler = BackgroundScheduler(
         executors={"default": ThreadPoolExecutor(max_workers=4)},
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE},
         timezone="UTC",
     )
-    now = pipeline.clock()
-    for feed in feeds:
-        if not feed.enabled:
-            continue
-        scheduler.add_job(
-            _poll_feed,
-            IntervalTrigger(seconds=feed.interval.total_seconds()),
-            args=(pipeline, feed.id),
-            id=f"feed:{feed.id}",
-            name=f"poll {feed.label}",
-            next_run_time=now,
-        )
+    _schedule_feeds(scheduler, pipeline)
     scheduler.add_job(
         _deliver,
         IntervalTrigger(seconds=DELIVERY_INTERVAL.total_seconds()),
@@ -57,15 +55,59 @@ def run_worker(pipeline: Pipeline, stop: threading.Event | None = None) -> None:
         id="deliver",
         name="deliver alerts",
     )
-    _install_signal_handlers(stop)
+    _install_signal_handlers(stop, reload_requested)
     scheduler.start()
     log.info("worker started: %d feeds scheduled", len(scheduler.get_jobs()) - 1)
     try:
-        stop.wait()
+        while not stop.wait(0.5):
+            if reload_requested.is_set():
+                reload_requested.clear()
+                _reload(scheduler, pipeline, load)
     finally:
         log.info("worker stopping: waiting for running jobs")
         scheduler.shutdown(wait=True)
         log.info("worker stopped")
+
+
+def _schedule_feeds(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
+    """One job per enabled feed; jobs of feeds no longer configured are removed."""
+    feeds = pipeline.store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
+    wanted = {f"feed:{feed.id}": feed for feed in feeds if feed.enabled}
+    for job in scheduler.get_jobs():
+        if job.id.startswith("feed:") and job.id not in wanted:
+            job.remove()
+    for job_id, feed in wanted.items():
+        trigger = IntervalTrigger(seconds=feed.interval.total_seconds())
+        if scheduler.get_job(job_id) is None:
+            scheduler.add_job(
+                _poll_feed,
+                trigger,
+                args=(pipeline, feed.id),
+                id=job_id,
+                name=f"poll {feed.label}",
+                next_run_time=datetime.now(UTC),
+            )
+        elif scheduler.get_job(job_id).trigger.interval != trigger.interval:
+            scheduler.reschedule_job(job_id, trigger=trigger)
+
+
+def _reload(
+    scheduler: BaseScheduler, pipeline: Pipeline, load: Callable[[], Config] | None
+) -> None:
+    if load is None:
+        log.warning("SIGHUP: this worker has no config to reload")
+        return
+    try:
+        pipeline.reconfigure(load())
+    except WirewatchError as exc:
+        log.error("config reload failed, keeping the last valid config: %s", exc)
+        return
+    _schedule_feeds(scheduler, pipeline)
+    log.info(
+        "config reloaded: %d feeds, %d rules",
+        len(pipeline.config.feeds.feeds),
+        len(pipeline.config.rules.rules),
+    )
 
 
 def _poll_feed(pipeline: Pipeline, feed_id: int) -> None:
@@ -98,13 +140,13 @@ def _deliver(pipeline: Pipeline) -> None:
         log.error("delivery failed: %s", exc)
 
 
-def _install_signal_handlers(stop: threading.Event) -> None:
+def _install_signal_handlers(stop: threading.Event, reload_requested: threading.Event) -> None:
     if threading.current_thread() is not threading.main_thread():
         return
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         log.info("received %s", signal.Signals(signum).name)
-        stop.set()
+        (reload_requested if signum == signal.SIGHUP else stop).set()
 
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, handle)

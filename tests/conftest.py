@@ -166,6 +166,7 @@ def write_config(
     (directory / "feeds.yaml").write_text(yaml.safe_dump({"fetch": fetch_settings, "feeds": feeds}))
     if rules is None:
         (directory / "rules.yaml").write_text((ROOT / "config" / "rules.yaml").read_text())
+        (directory / "entities.yaml").write_text((ROOT / "config" / "entities.yaml").read_text())
     else:
         (directory / "rules.yaml").write_text(yaml.safe_dump({"rules": rules}))
     (directory / "alerts.yaml").write_text(

@@ -175,3 +175,68 @@ def test_default_database_is_sqlite_in_the_data_dir(cli: Cli) -> None:
     result = cli("migrate")
     assert result.returncode == 0
     assert (Path(cli.env["WIREWATCH_DATA_DIR"]) / "wirewatch.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("'(chips AND'", "rules[1] (bad): query: syntax error"),
+        ("entity:nvidiaa", "rules[1] (bad): query: unknown entity 'nvidiaa'"),
+        ("''", "rules[1] (bad): query: the query is empty"),
+        ("'NOT chips'", "rules[1] (bad): query: the query must require at least one term"),
+    ],
+)
+def test_rules_check_names_file_rule_and_problem(cli: Cli, query: str, expected: str) -> None:
+    config = write_config(Path(cli.env["WIREWATCH_CONFIG"]), feeds=[])
+    (config / "entities.yaml").write_text(
+        "entities:\n  - {id: nvidia, name: Nvidia, type: company, aliases: [Nvidia]}\n"
+    )
+    (config / "rules.yaml").write_text(
+        f"rules:\n  - name: good\n    query: entity:nvidia\n  - name: bad\n    query: {query}\n"
+    )
+    result = cli("rules", "check")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"wirewatch: error: {config / 'rules.yaml'}: {expected}")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_rules_test_reports_hits_per_rule(cli: Cli, tmp_path: Path) -> None:
+    write_config(Path(cli.env["WIREWATCH_CONFIG"]), feeds=[])
+    draft = tmp_path / "draft.yaml"
+    draft.write_text(
+        "rules:\n  - name: crisps\n    query: potato\n  - name: never\n    query: zebra\n"
+    )
+    archive = "\n".join(
+        json.dumps(item)
+        for item in [
+            {"id": 1, "title": "Potato prices", "text": "Potato harvest up."},
+            {"id": 2, "title": "Other", "text": "Nothing here."},
+        ]
+    )
+    result = cli("rules", "test", str(draft), "-", input=archive)
+    assert result.returncode == 0, result.stderr
+    assert "2 articles, 1 matched at least one rule" in result.stdout
+    assert "crisps: 1 matches" in result.stdout and "never: 0 matches" in result.stdout
+    assert "  - 1: Potato prices" in result.stdout and "**Potato**" in result.stdout
+
+
+def test_matches_show_entities(cli: Cli, http_server: LocalServer) -> None:
+    feed = http_server.add(
+        "/e.xml",
+        rss(
+            [
+                {
+                    "title": "Commerce adds SMIC units to the Entity List",
+                    "guid": "x",
+                    "summary": "The Bureau of Industry and Security added units of SMIC to the Entity List.",
+                }
+            ]
+        ),
+    )
+    write_config(
+        Path(cli.env["WIREWATCH_CONFIG"]), feeds=[{"url": feed}], fetch={"fetch_pages": False}
+    )
+    assert cli("run-once").returncode == 0
+    record = json.loads(cli("matches", "--json").stdout.splitlines()[0])
+    assert {"smic", "bis", "entity-list"} <= set(record["entities"])
+    assert "entities: " in cli("matches").stdout

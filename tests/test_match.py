@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.config import RuleConfig
+from pipeline.config import EntityConfig, RuleConfig
 from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
 from pipeline.types import Article
 
@@ -135,3 +135,74 @@ def test_matcher_never_raises_on_arbitrary_text(title: str, text: str) -> None:
     )
     for match in ruleset.match(article(title, text)):
         assert match.score > 0
+
+
+GAZETTEER = [
+    EntityConfig(
+        id="nvidia", name="Nvidia", type="company", aliases=["Nvidia", "NVIDIA Corp", "NVDA"]
+    ),
+    EntityConfig(
+        id="bis", name="BIS", type="agency", aliases=["Bureau of Industry and Security", "BIS"]
+    ),
+    EntityConfig(id="ascend", name="Ascend", type="product", aliases=["Ascend 910*"]),
+]
+
+
+def test_entity_queries_match_any_alias() -> None:
+    ruleset = RuleSet.from_config(
+        [RuleConfig(name="r", query="entity:nvidia AND China")], entities=GAZETTEER
+    )
+    assert ruleset.match(article("NVDA falls", "China sales"))
+    assert ruleset.match(article("", "nvidia and China"))
+    assert not ruleset.match(article("nvda falls", "China sales")), "NVDA is case-sensitive"
+    [match] = ruleset.match(article("NVIDIA Corp in China", ""))
+    assert "entity:nvidia" in match.terms
+
+
+def test_articles_record_the_entities_found() -> None:
+    ruleset = RuleSet.from_config([], entities=GAZETTEER)
+    found = ruleset.analyse(
+        article("Huawei ships Ascend 910C", "The Bureau of Industry and Security warned.")
+    )
+    assert found.entities == ("bis", "ascend")
+    assert ruleset.analyse(article("The bis repetita", "")).entities == ()
+
+
+def test_unknown_entity_is_an_error() -> None:
+    with pytest.raises(RuleError, match=r"rules\[0\] \(r\): query: unknown entity 'nvidiaa'"):
+        RuleSet.from_config([RuleConfig(name="r", query="entity:nvidiaa")], entities=GAZETTEER)
+
+
+WORDS = ["export", "chips", "China", "BIS", "licence", "H20", "potato", "Nvidia", "ban", "rule"]
+word = st.sampled_from(WORDS)
+term = st.one_of(
+    word,
+    word.map(lambda w: w[:3] + "*"),
+    st.tuples(word, word).map(lambda p: f'"{p[0]} {p[1]}"'),
+    st.tuples(word, word, st.integers(1, 6)).map(lambda p: f'"{p[0]} {p[1]}"~{p[2]}'),
+    word.map(lambda w: f"title:{w}"),
+)
+query = st.recursive(
+    term,
+    lambda inner: st.one_of(
+        st.tuples(inner, inner).map(lambda p: f"({p[0]} AND {p[1]})"),
+        st.tuples(inner, inner).map(lambda p: f"({p[0]} OR {p[1]})"),
+        st.tuples(inner, inner).map(lambda p: f"({p[0]} AND NOT {p[1]})"),
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    queries=st.lists(query, min_size=1, max_size=8),
+    title=st.lists(word, max_size=6),
+    text=st.lists(st.one_of(word, st.sampled_from(["the", "a", "h20", "chip"])), max_size=30),
+)
+def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, text) -> None:
+    rules = [RuleConfig(name=f"r{i}", query=q) for i, q in enumerate(queries)]
+    ruleset = RuleSet.from_config(rules)
+    doc_article = article(" ".join(title), " ".join(text))
+    doc = Document.of(doc_article)
+    brute = {rule.name for rule in ruleset.rules if rule.node.hits(doc)}
+    assert {m.rule for m in ruleset.match(doc_article)} == brute

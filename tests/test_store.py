@@ -143,3 +143,11 @@ def test_unmigrated_postgres_is_refused_with_a_clear_message(pg_url: str) -> Non
 
     with pytest.raises(DatabaseError, match="run `wirewatch migrate`"):
         open_database(pg_url)
+
+
+def test_entries_without_links_are_told_apart_by_text(store: Store) -> None:
+    first = store.save_article(art("", title="Potato harvest", text="Potatoes."), [], [], NOW)
+    second = store.save_article(art("", title="Zebra news", text="Zebras."), [], [], NOW)
+    again = store.save_article(art("", title="Zebra news", text="Zebras."), [], [], NOW)
+    assert first.duplicate_of is None and second.duplicate_of is None
+    assert again.duplicate_of == second.article_id

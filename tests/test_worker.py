@@ -58,3 +58,68 @@ def test_worker_polls_and_stops_on_sigterm(cli: Cli, http_server: LocalServer) -
     records = [json.loads(line) for line in alerts.read_text().splitlines()]
     assert [r["rule"] for r in records] == ["entity-list"], "polled many times, alerted once"
     assert os.path.exists(Path(cli.env["WIREWATCH_DATA_DIR"]) / "wirewatch.db")
+
+
+def _wait_for(predicate, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_sighup_reload_keeps_last_valid_rules(
+    cli: Cli, http_server: LocalServer, tmp_path: Path
+) -> None:
+    first = http_server.add(
+        "/one.xml", rss([{"title": "Potato harvest", "guid": "p1", "summary": "Potatoes."}])
+    )
+    config = write_config(
+        Path(cli.env["WIREWATCH_CONFIG"]),
+        feeds=[{"url": first, "interval": "1s"}],
+        rules=[{"name": "spuds", "query": "potato*"}],
+        fetch={"fetch_pages": False},
+    )
+    alerts = Path(cli.env["WIREWATCH_DATA_DIR"]) / "alerts.jsonl"
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "pipeline", "worker"],
+            env=cli.env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+            text=True,
+        )
+    try:
+        assert _wait_for(alerts.exists), "first alert"
+        (config / "rules.yaml").write_text("rules:\n  - name: broken\n    query: '(potato'\n")
+        process.send_signal(signal.SIGHUP)
+        assert _wait_for(
+            lambda: "config reload failed, keeping the last valid config" in log_path.read_text()
+        )
+        assert "rules[0] (broken)" in log_path.read_text()
+        assert process.poll() is None, "a bad reload does not stop the worker"
+
+        second = http_server.add(
+            "/two.xml", rss([{"title": "Zebra news", "guid": "z1", "summary": "Zebras."}])
+        )
+        write_config(
+            config,
+            feeds=[{"url": first, "interval": "1s"}, {"url": second, "interval": "1s"}],
+            rules=[{"name": "spuds", "query": "potato*"}, {"name": "stripes", "query": "zebra*"}],
+            fetch={"fetch_pages": False},
+        )
+        process.send_signal(signal.SIGHUP)
+        assert _wait_for(lambda: "stripes" in alerts.read_text()), (
+            "the new feed and rule are in use"
+        )
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0
+    rules = [json.loads(line)["rule"] for line in alerts.read_text().splitlines()]
+    assert sorted(rules) == ["spuds", "stripes"]

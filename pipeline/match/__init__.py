@@ -10,7 +10,7 @@ of rules. Scores and highlights come from ``evidence.py``. See docs/rules.md.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +18,7 @@ from ..config import EntityConfig, RuleConfig
 from ..errors import ConfigError
 from ..types import Article, Match
 from .evidence import highlight, score_hits
-from .query import Node, QuerySyntaxError, compile_aliases, compile_query
+from .query import Node, QuerySyntaxError, Trigger, compile_aliases, compile_query
 from .text import Document
 
 __all__ = [
@@ -59,34 +59,56 @@ class CompiledRule:
 
 
 class TriggerIndex:
-    """Maps article words to the items (rules or entities) that could match them."""
+    """Finds the items (rules or entities) an article could match, without evaluating all.
+
+    Each item is indexed under one of the word groups it requires (its rarest-looking
+    group); an item found that way is kept only if every other required group is also
+    satisfied by the article's vocabulary. Both steps are set look-ups, so the cost per
+    article depends on the article's words and the few items they point to.
+    """
 
     def __init__(self, nodes: Sequence[Node]) -> None:
         self.words: dict[str, set[int]] = defaultdict(set)
         self.prefixes: dict[str, set[int]] = defaultdict(set)
         self.always: set[int] = set()
+        self.groups: list[list[frozenset[Trigger]]] = []
         for number, node in enumerate(nodes):
-            triggers = node.triggers()
-            if triggers is None:
+            groups = node.required()
+            self.groups.append(groups)
+            if not groups:
                 self.always.add(number)
                 continue
-            for word, is_prefix in triggers:
+            for word, is_prefix in min(groups, key=_breadth):
                 (self.prefixes if is_prefix else self.words)[word].add(number)
-        self.prefix_lengths = sorted({len(p) for p in self.prefixes})
+        self.stem_lengths = {
+            len(word) for groups in self.groups for g in groups for word, p in g if p
+        }
 
-    def candidates(self, vocabulary: Iterable[str]) -> list[int]:
+    def candidates(self, vocabulary: set[str], stems: set[str]) -> list[int]:
+        """``stems``: every prefix of every vocabulary word, at the lengths of ``stem_lengths``."""
         found = set(self.always)
         for word in vocabulary:
-            hit = self.words.get(word)
-            if hit:
-                found |= hit
-            for length in self.prefix_lengths:
-                if length > len(word):
-                    break
-                hit = self.prefixes.get(word[:length])
-                if hit:
-                    found |= hit
-        return sorted(found)
+            found |= self.words.get(word, _EMPTY)
+        for stem in stems:
+            found |= self.prefixes.get(stem, _EMPTY)
+        return sorted(
+            number
+            for number in found
+            if all(_satisfied(group, vocabulary, stems) for group in self.groups[number])
+        )
+
+
+_EMPTY: frozenset[int] = frozenset()
+
+
+def _breadth(group: frozenset[Trigger]) -> tuple[int, int]:
+    """Smaller is more selective: fewer alternatives, fewer prefixes, longer words."""
+    prefixes = sum(1 for _, is_prefix in group if is_prefix)
+    return (len(group) + 2 * prefixes, -min(len(word) for word, _ in group))
+
+
+def _satisfied(group: frozenset[Trigger], vocabulary: set[str], stems: set[str]) -> bool:
+    return any((word in stems) if is_prefix else (word in vocabulary) for word, is_prefix in group)
 
 
 class RuleSet:
@@ -99,6 +121,7 @@ class RuleSet:
         self.entities = tuple(entities)
         self._rule_index = TriggerIndex([rule.node for rule in self.rules])
         self._entity_index = TriggerIndex([node for _, node in self.entities])
+        self._stem_lengths = sorted(self._rule_index.stem_lengths | self._entity_index.stem_lengths)
 
     @classmethod
     def from_config(
@@ -123,14 +146,17 @@ class RuleSet:
     def analyse(self, article: Article) -> Analysis:
         doc = Document.of(article)
         vocabulary = doc.vocabulary()
-        return Analysis(self._matches(doc, vocabulary), self._entities(doc, vocabulary))
+        stems = {word[:n] for word in vocabulary for n in self._stem_lengths if n <= len(word)}
+        return Analysis(
+            self._matches(doc, vocabulary, stems), self._entities(doc, vocabulary, stems)
+        )
 
     def match(self, article: Article) -> list[Match]:
         return list(self.analyse(article).matches)
 
-    def _matches(self, doc: Document, vocabulary: set[str]) -> tuple[Match, ...]:
+    def _matches(self, doc: Document, vocabulary: set[str], stems: set[str]) -> tuple[Match, ...]:
         found = []
-        for number in self._rule_index.candidates(vocabulary):
+        for number in self._rule_index.candidates(vocabulary, stems):
             rule = self.rules[number]
             hits = rule.node.hits(doc)
             if not hits:
@@ -149,9 +175,9 @@ class RuleSet:
             )
         return tuple(found)
 
-    def _entities(self, doc: Document, vocabulary: set[str]) -> tuple[str, ...]:
+    def _entities(self, doc: Document, vocabulary: set[str], stems: set[str]) -> tuple[str, ...]:
         return tuple(
             self.entities[number][0]
-            for number in self._entity_index.candidates(vocabulary)
+            for number in self._entity_index.candidates(vocabulary, stems)
             if self.entities[number][1].hits(doc)
         )

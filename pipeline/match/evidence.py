@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 
 from .query import Hit
@@ -14,7 +13,6 @@ DEEP_WEIGHT = 0.5
 TERM_CAP = 5.0
 MAX_HIGHLIGHTS = 3
 SNIPPET_CHARS = 280
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
 
 def score_hits(hits: Iterable[Hit]) -> float:
@@ -42,7 +40,7 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
     text = doc.fields["text"]
     text_hits = [hit for hit in hits if hit.field == "text"]
     ranked = []
-    for start, end in _sentences(text.text):
+    for start, end in text.sentences():
         inside = [h for h in text_hits if start <= text.spans[h.start][0] < end]
         if inside:
             ranked.append((-len({h.term for h in inside}), start, end, inside))
@@ -51,15 +49,6 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
     for _, start, end, inside in sorted(ranked[:room], key=lambda r: r[1]):
         snippets.append(_mark(text, start, end, inside))
     return tuple(snippets)
-
-
-def _sentences(text: str) -> Iterable[tuple[int, int]]:
-    start = 0
-    for boundary in _SENTENCE_END.finditer(text):
-        yield start, boundary.start()
-        start = boundary.end()
-    if start < len(text):
-        yield start, len(text)
 
 
 def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:

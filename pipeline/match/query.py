@@ -79,6 +79,9 @@ class Node(Protocol):
     def triggers(self) -> frozenset[Trigger] | None:
         """Words of which at least one must occur for a match; ``None``: no such set."""
 
+    def required(self) -> list[frozenset[Trigger]]:
+        """Groups of words that must all be satisfied (one word of each group occurs)."""
+
 
 @dataclass(frozen=True)
 class Terms:
@@ -107,13 +110,22 @@ class Terms:
         best = max(self.words, key=lambda w: (not w.prefix, len(w.text)))
         return frozenset({best.trigger})
 
+    def required(self) -> list[frozenset[Trigger]]:
+        return [frozenset({word.trigger}) for word in self.words]
+
     def _sequence_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
         first, *rest = self.words
+        if not rest:
+            return [Hit(name, p, p, self.label) for p in first.positions(field)]
+        return self._phrase_hits(name, field, first, rest)
+
+    def _phrase_hits(
+        self, name: str, field: FieldText, first: Word, rest: list[Word]
+    ) -> Iterable[Hit]:
         tails = [set(word.positions(field)) for word in rest]
-        weight = 1.0 if not rest else 1.5
         for start in first.positions(field):
             if all(start + offset + 1 in tail for offset, tail in enumerate(tails)):
-                yield Hit(name, start, start + len(rest), self.label, weight)
+                yield Hit(name, start, start + len(rest), self.label, 1.5)
 
     def _window_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
         """Every occurrence of the first word with all others within ``slop`` words."""
@@ -160,6 +172,9 @@ class All:
         sets = [t for t in (child.triggers() for child in self.children) if t is not None]
         return min(sets, key=len) if sets else None
 
+    def required(self) -> list[frozenset[Trigger]]:
+        return [group for child in self.children for group in child.required()]
+
 
 @dataclass(frozen=True)
 class Any_:
@@ -179,6 +194,10 @@ class Any_:
             return None
         return frozenset().union(*sets)  # type: ignore[arg-type]
 
+    def required(self) -> list[frozenset[Trigger]]:
+        either = self.triggers()
+        return [either] if either is not None else []
+
 
 @dataclass(frozen=True)
 class Not:
@@ -192,6 +211,9 @@ class Not:
 
     def triggers(self) -> None:
         return None
+
+    def required(self) -> list[frozenset[Trigger]]:
+        return []
 
 
 # --------------------------------------------------------------------------- compiling

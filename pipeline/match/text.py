@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ _QUOTES = dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b\u2032"), "'") | dict.
 )
 _DOTTED_ABBREVIATION = re.compile(r"\b((?:[A-Z]\.){2,})(?![A-Za-z])")
 WORD = re.compile(r"\w+")
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
 FIELDS = ("title", "text", "source")
 
@@ -33,6 +35,8 @@ class FieldText:
     exact: dict[str, list[int]]
     folded: dict[str, list[int]]
     prefix_cache: dict[tuple[str, bool], list[int]] = field(default_factory=dict, compare=False)
+    sorted_words: dict[bool, list[str]] = field(default_factory=dict, compare=False)
+    sentence_spans: list[tuple[int, int]] = field(default_factory=list, compare=False)
 
     @classmethod
     def index(cls, raw: str) -> FieldText:
@@ -53,9 +57,33 @@ class FieldText:
             return index.get(word, [])
         key = (word, case_sensitive)
         if key not in self.prefix_cache:
-            found = [p for w, ps in index.items() if w.startswith(word) for p in ps]
-            self.prefix_cache[key] = sorted(found)
+            self.prefix_cache[key] = sorted(
+                p for w in self._words_starting(word, case_sensitive) for p in index[w]
+            )
         return self.prefix_cache[key]
+
+    def sentences(self) -> list[tuple[int, int]]:
+        """(start, end) of each sentence of the text, computed once."""
+        if not self.sentence_spans and self.text:
+            start = 0
+            for boundary in _SENTENCE_END.finditer(self.text):
+                self.sentence_spans.append((start, boundary.start()))
+                start = boundary.end()
+            if start < len(self.text):
+                self.sentence_spans.append((start, len(self.text)))
+        return self.sentence_spans
+
+    def _words_starting(self, prefix: str, case_sensitive: bool) -> list[str]:
+        """Binary search in the sorted vocabulary: no scan of every word per prefix."""
+        words = self.sorted_words.get(case_sensitive)
+        if words is None:
+            words = sorted(self.exact if case_sensitive else self.folded)
+            self.sorted_words[case_sensitive] = words
+        start = bisect.bisect_left(words, prefix)
+        end = start
+        while end < len(words) and words[end].startswith(prefix):
+            end += 1
+        return words[start:end]
 
 
 @dataclass(frozen=True)
