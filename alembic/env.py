@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from logging.config import fileConfig
+from typing import Any
 
 from sqlalchemy import Connection
 
 from alembic import context
-from pipeline.models import Base
+from pipeline.models import Base, UTCDateTime
 from pipeline.store import database_url, make_engine
 
 config = context.config
@@ -25,12 +26,21 @@ def _url() -> str:
     )
 
 
+def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
+    """Write ``UTCDateTime`` columns as plain ``sa.DateTime(timezone=True)`` in migrations,
+    so that migrations do not import application code."""
+    if kind == "type" and isinstance(item, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
 
 

@@ -1,8 +1,15 @@
-"""Recognising the same article again. Pure functions: data in, keys out.
+"""Recognising the same article and the same story again. Pure: data in, keys out.
 
-First cut: the canonical form of a URL (tracking junk removed) and a hash of the
-normalised text. Entries seen again (same feed GUID) are caught by the store's
-unique (feed, guid) key before any of this runs.
+Four levels, cheapest first (the store applies them in this order):
+
+1. the same feed entry again: the store's unique (feed, GUID) key;
+2. the same URL: ``canonical_url`` (tracking junk, fragments, default ports removed) and
+   ``url_variants`` (AMP and mobile forms, matched against canonical URLs already stored);
+3. the same text: ``text_hash`` of the normalised body;
+4. the same story told again (syndicated copies with edited headlines and trimmed
+   paragraphs, "UPDATE 2" versions): MinHash signatures of word shingles, with LSH band
+   keys stored in the database so that candidates are one indexed look-up away.
+   ``same_story`` decides on the candidates.
 """
 
 from __future__ import annotations
@@ -10,7 +17,10 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+
+import numpy as np
 
 TRACKING_PARAMS = frozenset(
     {
@@ -96,6 +106,42 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 
+AMP_PARAMS = frozenset({"amp", "outputtype", "output", "amp_js_v", "usqp"})
+MOBILE_HOST_PREFIXES = ("m.", "mobile.", "amp.")
+
+
+def url_variants(url: str) -> list[str]:
+    """Other canonical URLs that may name the same article: without ``/amp`` path parts or
+    AMP parameters, on the host without ``m.``/``mobile.``/``amp.`` (bare or ``www.``).
+
+    These are only looked up among canonical URLs already stored (from ``rel=canonical``
+    or earlier fetches), never used to rewrite a URL, because ``m.example.com`` is not
+    always the same site as ``example.com``.
+    """
+    canonical = canonical_url(url)
+    parts = urlsplit(canonical)
+    if parts.scheme not in DEFAULT_PORTS:
+        return []
+    host = parts.netloc
+    hosts = {host}
+    for prefix in MOBILE_HOST_PREFIXES:
+        if host.startswith(prefix):
+            bare = host.removeprefix(prefix)
+            hosts |= {bare, f"www.{bare}"}
+    segments = [s for s in parts.path.split("/") if s.lower() not in {"amp", "amp.html"}]
+    path = "/".join(segments) or "/"
+    path = re.sub(r"\.amp(\.html)?$", "", path, flags=re.IGNORECASE)
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+         if k.lower() not in AMP_PARAMS]
+    )  # fmt: skip
+    variants = {urlunsplit((parts.scheme, h, path, query, "")) for h in hosts}
+    variants.discard(canonical)
+    return sorted(variants)
+
+
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
 _QUOTES = dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b\u2032"), "'") | dict.fromkeys(
     map(ord, "\u201c\u201d\u201e\u201f\u2033"), '"'
@@ -120,3 +166,99 @@ def text_hash(title: str, text: str) -> str:
     if len(body.split()) < SHORT_TEXT_WORDS:
         body = f"{normalise_text(title)}\n{body}"
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- stories
+
+_WIRE_PREFIX = re.compile(
+    r"^\s*(?:(?:UPDATE|REFILE|CORRECTED|EXCLUSIVE|BREAKING|RPT|WRAPUP|ANALYSIS|FACTBOX)"
+    r"(?:\s*\d+)?\s*[-:|]\s*)+",
+    re.IGNORECASE,
+)
+SHINGLE_WORDS = 3
+NUM_PERM = 64
+BANDS = 20
+ROWS = 3
+_MERSENNE = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+_PERM_RNG = np.random.RandomState(20261126)
+_PERM_A = _PERM_RNG.randint(1, 1 << 31, size=NUM_PERM, dtype=np.uint64)
+_PERM_B = _PERM_RNG.randint(0, 1 << 31, size=NUM_PERM, dtype=np.uint64)
+
+JACCARD_SAME_STORY = 0.45
+CONTAINMENT_SAME_STORY = 0.75
+MIN_SHINGLES_FOR_CONTAINMENT = 12
+
+
+def clean_title(title: str) -> str:
+    """A headline without wire-service prefixes such as ``UPDATE 2-`` or ``EXCLUSIVE-``."""
+    return _WIRE_PREFIX.sub("", title).strip()
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What near-duplicate detection stores per article."""
+
+    signature: bytes
+    shingles: int
+    bands: tuple[int, ...]
+
+
+def fingerprint(title: str, text: str) -> Fingerprint:
+    hashes = shingle_hashes(f"{clean_title(title)}\n{text}")
+    signature = minhash(hashes)
+    return Fingerprint(signature.tobytes(), len(hashes), band_keys(signature))
+
+
+def shingle_hashes(text: str, size: int = SHINGLE_WORDS) -> np.ndarray:
+    """Stable 32-bit hashes of every run of ``size`` words of the normalised text."""
+    words = normalise_text(text).split()
+    if len(words) < size:
+        grams = [" ".join(words)] if words else []
+    else:
+        grams = [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+    unique = {int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest()) for g in grams}
+    return np.fromiter(unique, dtype=np.uint64, count=len(unique))
+
+
+def minhash(hashes: np.ndarray) -> np.ndarray:
+    """``NUM_PERM`` minimum hash values under fixed random permutations (uint32 array)."""
+    if hashes.size == 0:
+        return np.full(NUM_PERM, _MAX_HASH, dtype=np.uint32)
+    with np.errstate(over="ignore"):
+        permuted = (hashes[:, None] * _PERM_A + _PERM_B) % _MERSENNE & _MAX_HASH
+    return permuted.min(axis=0).astype(np.uint32)
+
+
+def band_keys(signature: np.ndarray) -> tuple[int, ...]:
+    """One signed 63-bit key per LSH band; two articles share a key with probability
+    1 - (1 - J**ROWS)**BANDS for Jaccard similarity J (about 0.95 at J = 0.5)."""
+    keys = []
+    for band in range(BANDS):
+        rows = signature[band * ROWS : (band + 1) * ROWS].tobytes()
+        digest = hashlib.blake2b(bytes([band]) + rows, digest_size=8).digest()
+        keys.append(int.from_bytes(digest, signed=True) >> 1)
+    return tuple(keys)
+
+
+def similarity(a: bytes, b: bytes) -> float:
+    """Estimated Jaccard similarity of two articles' shingle sets."""
+    return float(np.mean(np.frombuffer(a, np.uint32) == np.frombuffer(b, np.uint32)))
+
+
+def same_story(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
+    """Whether two articles tell the same story, and the estimated Jaccard similarity.
+
+    Enough overlap of word shingles (Jaccard), or one text mostly contained in the other:
+    a copy trimmed to its first paragraphs, or an update that added paragraphs. Wrong
+    merges hide news, so both thresholds sit well above what different stories about
+    the same company share.
+    """
+    jaccard = similarity(a.signature, b.signature)
+    if jaccard >= JACCARD_SAME_STORY:
+        return True, jaccard
+    small = min(a.shingles, b.shingles)
+    if small < MIN_SHINGLES_FOR_CONTAINMENT or jaccard <= 0:
+        return False, jaccard
+    shared = jaccard * (a.shingles + b.shingles) / (1 + jaccard)
+    return shared / small >= CONTAINMENT_SAME_STORY, jaccard

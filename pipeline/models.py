@@ -11,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -108,7 +110,23 @@ class Article(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     extraction: Mapped[str] = mapped_column(String(20))
     extraction_note: Mapped[str | None] = mapped_column(Text)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    shingle_count: Mapped[int | None] = mapped_column(Integer)
     entities: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
+
+
+class ArticleBand(Base):
+    """LSH band keys of an article's MinHash signature: near-duplicate candidates are the
+    articles sharing any key, found with one indexed look-up."""
+
+    __tablename__ = "article_bands"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    band_key: Mapped[int] = mapped_column(BigInteger, index=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Entry(Base):

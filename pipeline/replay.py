@@ -7,7 +7,9 @@ Output, one object per input line, in input order (a stable contract)::
      "matches": [{"rule": ..., "score": ..., "highlights": [...]}]}
 
 ``story`` is the id of the first input of that story; ``duplicate_of`` the id of the
-input this one repeats. An article already in a given ``--db`` is named ``article:<n>``.
+input this one repeats: the same URL or text, or a near-duplicate (syndicated copy,
+update) whose story it joined. Articles already in a given ``--db`` are named
+``article:<n>`` and their stories ``story:<n>``.
 """
 
 from __future__ import annotations
@@ -71,10 +73,9 @@ def replay(
         if saved.duplicate_of is None:
             article_names[saved.article_id] = item_id
             story_names.setdefault(saved.story_id, item_id)
+        repeated = saved.duplicate_of or saved.similar_to
         duplicate_of = (
-            article_names.get(saved.duplicate_of, f"article:{saved.duplicate_of}")
-            if saved.duplicate_of is not None
-            else None
+            article_names.get(repeated, f"article:{repeated}") if repeated is not None else None
         )
         story = story_names.get(saved.story_id, f"story:{saved.story_id}")
         yield ReplayResult(item_id, duplicate_of, story, matches)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from . import models as m
 from .config import FeedConfig
-from .dedupe import canonical_url, text_hash
+from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
 from .errors import DatabaseError
 from .types import AlertMessage, Article, FeedEntry, FetchResult, Match
 
@@ -201,8 +201,20 @@ class Saved:
     article_id: int
     story_id: int
     duplicate_of: int | None
-    """The article this one duplicates, or ``None`` when it was stored as new."""
+    """The article this one repeats (same URL or text): it was not stored again."""
     new_alerts: int = 0
+    similar_to: int | None = None
+    """A stored near-duplicate whose story this new article joined."""
+
+
+@dataclass(frozen=True)
+class StoryView:
+    id: int
+    title: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+    article_count: int
+    outlets: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -245,11 +257,18 @@ class AlertView:
 # --------------------------------------------------------------------------- store
 
 
-class Store:
-    """Repository over one engine. Each public method is one short transaction."""
+DEFAULT_STORY_WINDOW = timedelta(days=7)
 
-    def __init__(self, engine: Engine) -> None:
+
+class Store:
+    """Repository over one engine. Each public method is one short transaction.
+
+    ``story_window``: how far back a new article looks for near-duplicates to join.
+    """
+
+    def __init__(self, engine: Engine, story_window: timedelta = DEFAULT_STORY_WINDOW) -> None:
         self.engine = engine
+        self.story_window = story_window
         self._sessions = sessionmaker(engine, expire_on_commit=False)
 
     @contextmanager
@@ -315,9 +334,11 @@ class Store:
         return [entry for entry in entries if entry.guid not in seen]
 
     def article_for_url(self, url: str) -> int | None:
+        """The stored article with this URL, its AMP or mobile forms included."""
+        keys = [canonical_url(url), *url_variants(url)]
         with self.session() as session:
             return session.scalar(
-                select(m.Article.id).where(m.Article.canonical_url == canonical_url(url))
+                select(m.Article.id).where(m.Article.canonical_url.in_(keys)).limit(1)
             )
 
     def link_entry(self, feed_id: int, entry: FeedEntry, article_id: int, now: datetime) -> bool:
@@ -343,9 +364,11 @@ class Store:
     ) -> Saved | None:
         """Store an article, its story, matches and pending alerts in ONE transaction.
 
-        An article whose canonical URL or text hash is already stored is not stored
-        again: the entry is linked to the existing article. Returns ``None`` when the entry
-        itself was already stored (another worker got there first).
+        An article whose canonical URL (or its AMP/mobile form) or text hash is already
+        stored is not stored again: the entry is linked to the existing article. A near
+        duplicate of a recent article is stored and joins that article's story; alerts are
+        per (rule, story, channel), so the story alerts again only for rules it had not
+        matched. Returns ``None`` when the entry itself was already stored.
         """
         for attempt in (1, 2):
             try:
@@ -380,9 +403,10 @@ class Store:
             )
         ):
             return None
+        url_keys = [key, *url_variants(key)]
         existing = session.execute(
             select(m.Article.id, m.Article.story_id)
-            .where((m.Article.canonical_url == key) | (m.Article.text_hash == digest))
+            .where(m.Article.canonical_url.in_(url_keys) | (m.Article.text_hash == digest))
             .order_by(m.Article.id)
             .limit(1)
         ).first()
@@ -393,13 +417,28 @@ class Store:
             _touch_story_of(session, article_id, now)
             return Saved(article_id, story_id, duplicate_of=article_id)
 
-        story = m.Story(title=article.title, first_seen_at=now, last_seen_at=now, article_count=1)
-        session.add(story)
-        session.flush()
-        row = _article_row(article, key, digest, story.id, now)
+        print_ = fingerprint(article.title, article.text)
+        similar = self._most_similar(session, print_, now)
+        if similar is not None:
+            similar_to, story_id = similar
+            _touch_story(session, story_id, now, joined=True)
+        else:
+            similar_to = None
+            story = m.Story(
+                title=article.title, first_seen_at=now, last_seen_at=now, article_count=1
+            )
+            session.add(story)
+            session.flush()
+            story_id = story.id
+        row = _article_row(article, key, digest, story_id, now)
         row.entities = list(entities)
+        row.signature = print_.signature
+        row.shingle_count = print_.shingles
         session.add(row)
         session.flush()
+        session.add_all(
+            m.ArticleBand(article_id=row.id, band_key=band, seen_at=now) for band in print_.bands
+        )
         if entry is not None and feed_id is not None:
             session.add(_entry_row(feed_id, entry, row.id, now))
         for match in matches:
@@ -413,8 +452,34 @@ class Store:
                     created_at=now,
                 )
             )
-        created = _insert_alerts(session, alerts, story.id, row.id, now)
-        return Saved(row.id, story.id, duplicate_of=None, new_alerts=created)
+        created = _insert_alerts(session, alerts, story_id, row.id, now)
+        return Saved(row.id, story_id, None, new_alerts=created, similar_to=similar_to)
+
+    def _most_similar(
+        self, session: Session, print_: Fingerprint, now: datetime
+    ) -> tuple[int, int] | None:
+        """(article id, story id) of the most similar recent article of the same story."""
+        rows = session.execute(
+            select(m.Article.id, m.Article.story_id, m.Article.signature, m.Article.shingle_count)
+            .where(
+                m.Article.id.in_(
+                    select(m.ArticleBand.article_id).where(
+                        m.ArticleBand.band_key.in_(print_.bands),
+                        m.ArticleBand.seen_at >= now - self.story_window,
+                    )
+                )
+            )
+            .order_by(m.Article.id)
+        ).all()
+        best: tuple[float, int, int] | None = None
+        for article_id, story_id, signature, shingles in rows:
+            if signature is None:
+                continue
+            other = Fingerprint(signature, shingles or 0, ())
+            same, jaccard = same_story(print_, other)
+            if same and (best is None or jaccard > best[0]):
+                best = (jaccard, article_id, story_id)
+        return (best[1], best[2]) if best else None
 
     # reading ---------------------------------------------------------------
 
@@ -448,6 +513,24 @@ class Store:
                     entities=tuple(article.entities or ()),
                 )
                 for match, article in session.execute(query)
+            ]
+
+    def stories(self, since: datetime | None = None, limit: int = 100) -> list[StoryView]:
+        """Stories newest first, with the outlets that carried them."""
+        query = select(m.Story).order_by(m.Story.last_seen_at.desc(), m.Story.id.desc())
+        if since is not None:
+            query = query.where(m.Story.last_seen_at >= since)
+        with self.session() as session:
+            return [
+                StoryView(
+                    story.id,
+                    story.title,
+                    story.first_seen_at,
+                    story.last_seen_at,
+                    story.article_count,
+                    _outlets(session, story.id),
+                )
+                for story in session.scalars(query.limit(limit))
             ]
 
     def counts(self) -> dict[str, int]:
@@ -581,7 +664,29 @@ def _article_row(
 def _touch_story_of(session: Session, article_id: int, now: datetime) -> None:
     story_id = session.scalar(select(m.Article.story_id).where(m.Article.id == article_id))
     if story_id is not None:
-        session.execute(update(m.Story).where(m.Story.id == story_id).values(last_seen_at=now))
+        _touch_story(session, story_id, now)
+
+
+def _touch_story(session: Session, story_id: int, now: datetime, *, joined: bool = False) -> None:
+    values: dict[str, object] = {"last_seen_at": now}
+    if joined:
+        values["article_count"] = m.Story.article_count + 1
+    session.execute(update(m.Story).where(m.Story.id == story_id).values(**values))
+
+
+def _outlets(session: Session, story_id: int) -> tuple[str, ...]:
+    """Everyone who carried the story: article sources and the feeds that linked to it."""
+    sources = session.scalars(
+        select(m.Article.source).where(m.Article.story_id == story_id).distinct()
+    ).all()
+    feeds = session.scalars(
+        select(func.coalesce(m.Feed.name, m.Feed.url))
+        .join(m.Entry, m.Entry.feed_id == m.Feed.id)
+        .join(m.Article, m.Article.id == m.Entry.article_id)
+        .where(m.Article.story_id == story_id)
+        .distinct()
+    ).all()
+    return tuple(sorted({*sources, *feeds} - {""}))
 
 
 def _insert_alerts(
@@ -624,16 +729,7 @@ def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
             m.MatchRow.article_id == alert.article_id, m.MatchRow.rule == alert.rule
         )
     )
-    outlets = session.scalars(
-        select(m.Article.source).where(m.Article.story_id == alert.story_id).distinct()
-    ).all()
-    feed_names = session.scalars(
-        select(func.coalesce(m.Feed.name, m.Feed.url))
-        .join(m.Entry, m.Entry.feed_id == m.Feed.id)
-        .join(m.Article, m.Article.id == m.Entry.article_id)
-        .where(m.Article.story_id == alert.story_id)
-        .distinct()
-    ).all()
+    outlets = _outlets(session, alert.story_id)
     return AlertMessage(
         key=f"{alert.rule}/{alert.story_id}/{alert.channel}",
         rule=alert.rule,
@@ -644,5 +740,5 @@ def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
         published=article.published_at,
         highlights=tuple(match.highlights or ()) if match else (),
         terms=tuple(match.terms or ()) if match else (),
-        outlets=tuple(sorted({*outlets, *feed_names} - {article.source, ""})),
+        outlets=tuple(o for o in outlets if o != article.source),
     )

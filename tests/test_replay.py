@@ -6,6 +6,7 @@ from pathlib import Path
 from tests.conftest import Cli, write_config
 
 BODY = " ".join(f"filler{i}" for i in range(60))
+OTHER = " ".join(f"other{i}" for i in range(60))
 ITEMS = [
     {
         "id": "a",
@@ -13,7 +14,7 @@ ITEMS = [
         "text": f"The additions target chip suppliers. {BODY}",
         "url": "https://wire.example/entity?utm_source=rss",
     },
-    {"id": "b", "title": "Potato chip sales rise", "text": f"Crisps are popular. {BODY} snacks"},
+    {"id": "b", "title": "Potato chip sales rise", "text": f"Crisps are popular. {OTHER} snacks"},
     {
         "id": "c",
         "title": "Entity List grows (syndicated)",
