@@ -25,6 +25,7 @@ from .config import (
     load_config,
     load_entities,
     load_rules_file,
+    load_settings,
     parse_duration,
     resolve_config_dir,
 )
@@ -49,7 +50,9 @@ class Env:
         return load_config(self.config_dir)
 
     def store(self, *, auto_migrate: bool | None = None) -> Store:
-        return Store(open_database(database_url(self.db_url), auto_migrate=auto_migrate))
+        window = load_settings(resolve_config_dir(self.config_dir)).dedupe.story_window
+        engine = open_database(database_url(self.db_url), auto_migrate=auto_migrate)
+        return Store(engine, story_window=window)
 
     def pipeline(self) -> Pipeline:
         config = self.config
@@ -246,6 +249,41 @@ def feeds(env: Env) -> None:
 
 
 @cli.command()
+@click.option(
+    "--since", default="24h", show_default=True, help="Stories seen since: 90m, 24h, 7d …"
+)
+@click.option("--limit", default=100, show_default=True, help="At most this many.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@click.pass_obj
+@friendly_errors
+def stories(env: Env, since: str, limit: int, as_json: bool) -> None:
+    """List recent stories, newest first, with their outlets and article count.
+
+    A story is one news event: the first article and every copy, syndicated version or
+    update of it that wirewatch recognised as the same story.
+    """
+    cutoff = utcnow() - _duration(since, "--since")
+    found = env.store().stories(cutoff, limit)
+    for story in found:
+        if as_json:
+            record = {
+                "story": story.id,
+                "title": story.title,
+                "first_seen": story.first_seen_at.isoformat(),
+                "last_seen": story.last_seen_at.isoformat(),
+                "articles": story.article_count,
+                "outlets": list(story.outlets),
+            }
+            click.echo(json.dumps(record, ensure_ascii=False))
+            continue
+        count = f"{story.article_count} article" + ("s" if story.article_count != 1 else "")
+        click.echo(f"#{story.id}  {_when(story.first_seen_at)}  {count}  {story.title}")
+        click.echo(f"    outlets: {', '.join(story.outlets) or '-'}")
+    if not found and not as_json:
+        click.echo(f"no stories in the last {since}")
+
+
+@cli.command()
 @click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only this status.")
 @click.option("--limit", default=50, show_default=True)
 @click.pass_obj
@@ -360,7 +398,8 @@ def replay(
 
     _, matcher = _load_ruleset(env, rules_file)
     url = replay_db or "sqlite://"
-    store = Store(open_database(url, auto_migrate=True))
+    window = load_settings(resolve_config_dir(env.config_dir)).dedupe.story_window
+    store = Store(open_database(url, auto_migrate=True), story_window=window)
     failed = 0
     for result in run_replay(source, matcher, store, utcnow):
         failed += result.error is not None

@@ -184,6 +184,17 @@ class AlertsFile(_Strict):
     delivery: DeliverySettings = DeliverySettings()
 
 
+class DedupeSettings(_Strict):
+    story_window: Duration = timedelta(days=7)
+    """How far back a new article looks for near-duplicates whose story it joins."""
+
+
+class SettingsFile(_Strict):
+    """``settings.yaml`` (optional): behaviour that is not about feeds, rules or alerts."""
+
+    dedupe: DedupeSettings = DedupeSettings()
+
+
 @dataclass(frozen=True)
 class Config:
     directory: Path
@@ -191,6 +202,7 @@ class Config:
     rules: RulesFile
     alerts: AlertsFile
     entities: EntitiesFile = field(default_factory=EntitiesFile)
+    settings: SettingsFile = field(default_factory=SettingsFile)
 
 
 def default_config_dir() -> Path:
@@ -217,12 +229,19 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
     rules = _load_file(path / "rules.yaml", RulesFile)
     alerts = _load_file(path / "alerts.yaml", AlertsFile)
     entities = load_entities(path)
+    settings = load_settings(path)
     _check_routes(path / "alerts.yaml", alerts, rules)
-    return Config(directory=path, feeds=feeds, rules=rules, alerts=alerts, entities=entities)
+    return Config(path, feeds, rules, alerts, entities, settings)
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:
     return _load_file(Path(path), RulesFile)
+
+
+def load_settings(directory: Path) -> SettingsFile:
+    """``settings.yaml`` of a config directory; optional (no file: defaults)."""
+    path = directory / "settings.yaml"
+    return _load_file(path, SettingsFile) if path.exists() else SettingsFile()
 
 
 def load_entities(directory: Path) -> EntitiesFile:

@@ -177,8 +177,8 @@ _WIRE_PREFIX = re.compile(
 )
 SHINGLE_WORDS = 3
 NUM_PERM = 64
-BANDS = 20
-ROWS = 3
+BANDS = 32
+ROWS = 2
 _MERSENNE = np.uint64((1 << 61) - 1)
 _MAX_HASH = np.uint64((1 << 32) - 1)
 _PERM_RNG = np.random.RandomState(20261126)
@@ -232,7 +232,7 @@ def minhash(hashes: np.ndarray) -> np.ndarray:
 
 def band_keys(signature: np.ndarray) -> tuple[int, ...]:
     """One signed 63-bit key per LSH band; two articles share a key with probability
-    1 - (1 - J**ROWS)**BANDS for Jaccard similarity J (about 0.95 at J = 0.5)."""
+    1 - (1 - J**ROWS)**BANDS for Jaccard similarity J: 0.9999 at J = 0.5, 0.95 at 0.3."""
     keys = []
     for band in range(BANDS):
         rows = signature[band * ROWS : (band + 1) * ROWS].tobytes()

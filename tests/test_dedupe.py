@@ -1,4 +1,12 @@
-from pipeline.dedupe import canonical_url, normalise_text, text_hash
+from pipeline.dedupe import (
+    canonical_url,
+    clean_title,
+    fingerprint,
+    normalise_text,
+    same_story,
+    text_hash,
+    url_variants,
+)
 
 BASE = "https://news.example.com/2026/11/chips-story"
 
@@ -51,3 +59,71 @@ def test_short_teasers_are_hashed_with_their_title() -> None:
 
 def test_normalise_text_folds_case_and_punctuation() -> None:
     assert normalise_text("Nvidia’s H20—Chips!") == "nvidia s h20 chips"
+
+
+def test_amp_and_mobile_forms_are_variants_of_the_canonical_url() -> None:
+    canonical = "https://news.example.com/2026/11/chips-story"
+    for variant in (
+        "https://news.example.com/2026/11/chips-story/amp",
+        "https://news.example.com/2026/11/chips-story/amp/?utm_source=x",
+        "https://news.example.com/2026/11/chips-story?amp=1",
+        "https://news.example.com/amp/2026/11/chips-story",
+        "https://news.example.com/2026/11/chips-story.amp.html",
+    ):
+        assert canonical in url_variants(variant), variant
+    assert "https://example.com/story" in url_variants("https://m.example.com/story")
+    assert "https://www.example.com/story" in url_variants("https://mobile.example.com/story")
+    assert "https://example.com/story" in url_variants("https://amp.example.com/story")
+
+
+def test_variants_keep_meaningful_differences() -> None:
+    assert all("id=2" in v for v in url_variants("https://m.example.com/story?id=2"))
+    assert url_variants("https://example.com/a") == []
+    assert url_variants("replay:1") == []
+
+
+def test_wire_prefixes_are_removed_from_titles() -> None:
+    assert clean_title("UPDATE 2-Nvidia to resume sales") == "Nvidia to resume sales"
+    assert clean_title("EXCLUSIVE-REFILE-Chip curbs widen") == "Chip curbs widen"
+    assert clean_title("Update on chips") == "Update on chips"
+
+
+SYNDICATED = (
+    "The Dutch government said it will require export licences for more of ASML's deep "
+    "ultraviolet lithography machines, extending controls that already cover its most "
+    "advanced tools. The trade ministry said the measure closes a gap that allowed older "
+    "immersion systems to be shipped to Chinese chipmakers without review."
+)
+
+
+def test_copies_and_updates_are_the_same_story_and_different_events_are_not() -> None:
+    base = fingerprint("Netherlands requires licences for more ASML machines", SYNDICATED)
+    copy = fingerprint(
+        "Dutch widen chip tool curbs", SYNDICATED.replace("The Dutch government", "The Netherlands")
+    )
+    update = fingerprint(
+        "UPDATE 1-Netherlands requires licences",
+        SYNDICATED
+        + " China said it was dissatisfied and urged the Netherlands to respect market principles.",
+    )
+    other = fingerprint(
+        "ASML orders rise",
+        "ASML said quarterly orders for its lithography machines rose as chipmakers expanded "
+        "capacity, while sales of deep ultraviolet machines to Chinese chipmakers declined.",
+    )
+    assert same_story(base, copy)[0] and same_story(base, update)[0]
+    assert not same_story(base, other)[0]
+
+
+def test_fingerprints_are_stable_across_processes() -> None:
+    import subprocess
+    import sys
+
+    code = "from pipeline.dedupe import fingerprint; print(fingerprint('t', 'some text here ok').bands)"
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert outputs == {str(fingerprint("t", "some text here ok").bands) + "\n"}
