@@ -38,6 +38,7 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/match.py
+	$(BIN)/python bench/dedupe.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
