@@ -14,9 +14,19 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from apscheduler.triggers.cron import CronTrigger
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 
@@ -153,7 +163,58 @@ class FileChannel(_Strict):
     """JSON Lines file; a relative path is resolved against the data directory."""
 
 
-ChannelConfig = Annotated[ConsoleChannel | FileChannel, Field(discriminator="type")]
+class SlackChannel(_Strict):
+    """Slack through an incoming webhook (``webhook_url``) or a bot token + channel."""
+
+    type: Literal["slack"]
+    webhook_url: str | None = None
+    token: str | None = None
+    channel: str | None = None
+    base_url: str = "https://slack.com/api/"
+    timeout: float = Field(10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> SlackChannel:
+        if bool(self.webhook_url) == bool(self.token):
+            raise ValueError("set either webhook_url or token (with channel), not both")
+        if self.token and not self.channel:
+            raise ValueError("a bot token needs a channel, e.g. channel: '#export-controls'")
+        return self
+
+
+class EmailChannel(_Strict):
+    type: Literal["email"]
+    host: str
+    port: int | None = None
+    """Default: 465 for ``security: tls``, 587 for ``starttls``, 25 for ``none``."""
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = Field(alias="from")
+    to: list[str] = Field(min_length=1)
+    timeout: float = Field(20.0, gt=0)
+    subject_prefix: str = "[wirewatch]"
+    list_unsubscribe: str | None = None
+    ca_file: str | None = None
+    """Extra CA bundle to trust (a private mail relay); the system CAs are always used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class WebhookChannel(_Strict):
+    """JSON POST of each alert; signed with HMAC-SHA256 when ``secret`` is set."""
+
+    type: Literal["webhook"]
+    url: str
+    secret: str | None = None
+    timeout: float = Field(10.0, gt=0)
+    headers: dict[str, str] = {}
+
+
+ChannelConfig = Annotated[
+    ConsoleChannel | FileChannel | SlackChannel | EmailChannel | WebhookChannel,
+    Field(discriminator="type"),
+]
 
 
 class RouteConfig(_Strict):
@@ -163,8 +224,33 @@ class RouteConfig(_Strict):
     tags: list[str] = []
     """A rule carrying any of these tags is routed too."""
     channels: list[str] = Field(min_length=1)
-    mode: Literal["instant"] = "instant"
+    mode: Literal["instant", "digest"] = "instant"
+    schedule: str | None = None
+    """Digest schedule, crontab syntax: ``0 8 * * 1-5`` is 08:00 on weekdays."""
+    timezone: str = "UTC"
     min_score: float = 0.0
+
+    @model_validator(mode="after")
+    def _digest_schedule(self) -> RouteConfig:
+        try:
+            zone = ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        if self.mode == "digest":
+            if not self.schedule:
+                raise ValueError("a digest route needs a schedule, e.g. schedule: '0 8 * * *'")
+            try:
+                CronTrigger.from_crontab(self.schedule, timezone=zone)
+            except ValueError as exc:
+                raise ValueError(
+                    f"schedule {self.schedule!r} is not valid crontab: {exc}"
+                ) from None
+        return self
+
+    def trigger(self) -> CronTrigger:
+        return CronTrigger.from_crontab(
+            self.schedule or "0 8 * * *", timezone=ZoneInfo(self.timezone)
+        )
 
     def accepts(self, rule: str, tags: tuple[str, ...], score: float) -> bool:
         if score < self.min_score:
@@ -176,6 +262,8 @@ class DeliverySettings(_Strict):
     max_attempts: int = Field(8, ge=1)
     retry_base: Duration = timedelta(seconds=30)
     retry_max: Duration = timedelta(hours=1)
+    lease: Duration = timedelta(minutes=2)
+    """How long a deliverer may hold an alert it is sending before another may take it."""
 
 
 class AlertsFile(_Strict):
@@ -254,6 +342,8 @@ def _load_file(path: Path, model: type[M]) -> M:
     data = read_yaml(path)
     if isinstance(data, list) and model is FeedsFile:
         data = {"feeds": data}  # a bare list of feeds is accepted too
+    if model is AlertsFile and isinstance(data, dict):
+        data = {**data, "channels": _expand_env(path, data.get("channels"), "channels")}
     try:
         return model.model_validate(data if data is not None else {})
     except ValidationError as exc:
@@ -274,6 +364,27 @@ def read_yaml(path: Path) -> Any:
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}{where}: invalid YAML: {problem}") from None
+
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _expand_env(path: Path, node: Any, where: str) -> Any:
+    """Replace ``${NAME}`` with the environment variable NAME; secrets never live in files."""
+    if isinstance(node, dict):
+        return {key: _expand_env(path, value, f"{where}.{key}") for key, value in node.items()}
+    if isinstance(node, list):
+        return [_expand_env(path, value, f"{where}[{i}]") for i, value in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def lookup(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{path}: {where}: environment variable {name} is not set")
+        return os.environ[name]
+
+    return _ENV_REFERENCE.sub(lookup, node)
 
 
 def _describe_validation_error(path: Path, exc: ValidationError, data: Any) -> str:

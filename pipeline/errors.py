@@ -5,7 +5,8 @@
     ├── DatabaseError         the database cannot be reached or is not migrated (exit 3)
     ├── FetchError            one URL could not be fetched; carries an outcome code
     └── ChannelError          an alert channel refused or failed a delivery
-                              (``permanent`` says whether retrying can help)
+                              (``permanent`` says whether retrying can help;
+                              ``retry_after`` carries the receiver's Retry-After)
 
 Third-party errors are wrapped once, at the edge where they occur, with ``raise ... from``.
 """
@@ -35,6 +36,8 @@ class FetchError(WirewatchError):
 
 
 class ChannelError(WirewatchError):
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
+        """Seconds the receiver asked us to wait (HTTP Retry-After), if it said."""

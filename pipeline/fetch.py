@@ -9,6 +9,7 @@ client pointed at their own local servers.
 from __future__ import annotations
 
 import time
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -36,6 +37,21 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: a number, or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    reference = now if now is not None else time.time()
+    return max(when.timestamp() - reference, 0.0)
 
 
 def default_user_agent() -> str:

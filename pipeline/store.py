@@ -25,7 +25,15 @@ from . import models as m
 from .config import FeedConfig
 from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
 from .errors import DatabaseError
-from .types import AlertMessage, Article, FeedEntry, FetchResult, Match
+from .types import (
+    AlertMessage,
+    Article,
+    DigestMessage,
+    DigestStory,
+    FeedEntry,
+    FetchResult,
+    Match,
+)
 
 log = logging.getLogger(__name__)
 
@@ -548,8 +556,41 @@ class Store:
 
     # outbox ----------------------------------------------------------------
 
+    def claim_alerts(
+        self, owner: str, now: datetime, lease: timedelta, limit: int = 200
+    ) -> list[PendingAlert]:
+        """Take due instant alerts for sending: pending ones whose attempt is due, and ones
+        whose sender's lease expired (it crashed). On PostgreSQL, rows another worker is
+        claiming at the same moment are skipped (``FOR UPDATE SKIP LOCKED``)."""
+        alerts = m.AlertRow
+        due = (
+            select(alerts.id)
+            .where(
+                alerts.mode == "instant",
+                ((alerts.status == "pending") & (alerts.next_attempt_at <= now))
+                | ((alerts.status == "sending") & (alerts.lease_until < now)),
+            )
+            .order_by(alerts.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.session() as session:
+            claimed = session.scalars(
+                update(alerts)
+                .where(alerts.id.in_(due.scalar_subquery()))
+                .values(status="sending", lease_owner=owner, lease_until=now + lease)
+                .returning(alerts.id)
+            ).all()
+            rows = session.scalars(
+                select(alerts).where(alerts.id.in_(claimed)).order_by(alerts.id)
+            ).all()
+            return [
+                PendingAlert(row.id, row.channel, row.attempts, _message(session, row))
+                for row in rows
+            ]
+
     def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
-        """Pending alerts whose next attempt is due, oldest first, ready to render."""
+        """Pending alerts whose next attempt is due, oldest first, without claiming them."""
         with self.session() as session:
             rows = session.scalars(
                 select(m.AlertRow)
@@ -568,7 +609,12 @@ class Store:
                 update(m.AlertRow)
                 .where(m.AlertRow.id == alert_id)
                 .values(
-                    status="sent", sent_at=now, attempts=m.AlertRow.attempts + 1, last_error=None
+                    status="sent",
+                    sent_at=now,
+                    attempts=m.AlertRow.attempts + 1,
+                    last_error=None,
+                    lease_owner=None,
+                    lease_until=None,
                 )
             )
 
@@ -577,13 +623,124 @@ class Store:
         values: dict[str, object] = {
             "attempts": m.AlertRow.attempts + 1,
             "last_error": error[:2000],
+            "lease_owner": None,
+            "lease_until": None,
+            "status": "dead" if retry_at is None else "pending",
         }
-        if retry_at is None:
-            values["status"] = "dead"
-        else:
+        if retry_at is not None:
             values["next_attempt_at"] = retry_at
         with self.session() as session:
             session.execute(update(m.AlertRow).where(m.AlertRow.id == alert_id).values(**values))
+
+    def requeue(self, now: datetime, *, dead: bool) -> int:
+        """Make alerts due now: dead ones (``dead``) with fresh attempts, else the pending
+        ones waiting for a retry. Returns how many."""
+        values: dict[str, object] = {"next_attempt_at": now, "status": "pending"}
+        if dead:
+            values["attempts"] = 0
+        with self.session() as session:
+            result = session.execute(
+                update(m.AlertRow)
+                .where(m.AlertRow.status == ("dead" if dead else "pending"))
+                .values(**values)
+                .returning(m.AlertRow.id)
+            )
+            return len(result.all())
+
+    # digests ---------------------------------------------------------------
+
+    def claim_digest(
+        self, route: str, channel: str, scheduled_for: datetime, timezone: str, now: datetime
+    ) -> tuple[int, DigestMessage] | None:
+        """Create the digest of (route, channel, scheduled_for) and attach its pending
+        alerts, in one transaction. ``None`` when that digest exists already (another
+        worker took it) or has nothing to say."""
+        with self.session() as session:
+            digest_id = session.scalar(
+                _insert(session, m.Digest)
+                .values(
+                    route=route, channel=channel, scheduled_for=scheduled_for,
+                    timezone=timezone, status="sending", attempts=0, created_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["route", "channel", "scheduled_for"])
+                .returning(m.Digest.id)
+            )  # fmt: skip
+            if digest_id is None:
+                return None
+            attached = session.scalars(
+                update(m.AlertRow)
+                .where(
+                    m.AlertRow.route == route,
+                    m.AlertRow.channel == channel,
+                    m.AlertRow.mode == "digest",
+                    m.AlertRow.status == "pending",
+                )
+                .values(digest_id=digest_id, status="sending")
+                .returning(m.AlertRow.id)
+            ).all()
+            if not attached:
+                session.execute(
+                    update(m.Digest).where(m.Digest.id == digest_id).values(status="empty")
+                )
+                return None
+            return digest_id, _digest_message(session, session.get_one(m.Digest, digest_id))
+
+    def pending_digest(
+        self, route: str, channel: str, now: datetime, timezone: str
+    ) -> DigestMessage:
+        """What a digest of (route, channel) would contain now; claims nothing."""
+        with self.session() as session:
+            rows = session.scalars(
+                select(m.AlertRow)
+                .where(
+                    m.AlertRow.route == route,
+                    m.AlertRow.channel == channel,
+                    m.AlertRow.mode == "digest",
+                    m.AlertRow.status == "pending",
+                )
+                .order_by(m.AlertRow.id)
+            ).all()
+            stories = _digest_stories(session, rows)
+            return DigestMessage(f"preview/{route}/{channel}", route, now, timezone, stories)
+
+    def due_digest_retries(self, now: datetime) -> list[tuple[int, str, DigestMessage]]:
+        with self.session() as session:
+            digests = session.scalars(
+                select(m.Digest).where(m.Digest.status == "retry", m.Digest.next_attempt_at <= now)
+            ).all()
+            return [(d.id, d.channel, _digest_message(session, d)) for d in digests]
+
+    def digest_attempts(self, digest_id: int) -> int:
+        with self.session() as session:
+            return session.get_one(m.Digest, digest_id).attempts
+
+    def finish_digest(self, digest_id: int, now: datetime) -> None:
+        with self.session() as session:
+            session.execute(
+                update(m.Digest)
+                .where(m.Digest.id == digest_id)
+                .values(status="sent", sent_at=now, attempts=m.Digest.attempts + 1, last_error=None)
+            )
+            session.execute(
+                update(m.AlertRow)
+                .where(m.AlertRow.digest_id == digest_id)
+                .values(status="sent", sent_at=now, attempts=m.AlertRow.attempts + 1)
+            )
+
+    def fail_digest(self, digest_id: int, error: str, *, retry_at: datetime | None) -> None:
+        status = "dead" if retry_at is None else "retry"
+        with self.session() as session:
+            session.execute(
+                update(m.Digest)
+                .where(m.Digest.id == digest_id)
+                .values(status=status, attempts=m.Digest.attempts + 1, last_error=error[:2000],
+                        next_attempt_at=retry_at)
+            )  # fmt: skip
+            session.execute(
+                update(m.AlertRow)
+                .where(m.AlertRow.digest_id == digest_id)
+                .values(last_error=error[:2000], status="dead" if retry_at is None else "sending")
+            )
 
     def alerts(self, status: str | None = None, limit: int = 200) -> list[AlertView]:
         query = (
@@ -689,6 +846,49 @@ def _outlets(session: Session, story_id: int) -> tuple[str, ...]:
     return tuple(sorted({*sources, *feeds} - {""}))
 
 
+def _insert(session: Session, model: type[m.Base]):  # type: ignore[no-untyped-def]
+    """INSERT with ``on_conflict_do_nothing``, in the dialect of the session's database."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _digest_message(session: Session, digest: m.Digest) -> DigestMessage:
+    rows = session.scalars(
+        select(m.AlertRow).where(m.AlertRow.digest_id == digest.id).order_by(m.AlertRow.id)
+    ).all()
+    return DigestMessage(
+        key=f"digest/{digest.route}/{digest.channel}/{digest.scheduled_for.isoformat()}",
+        route=digest.route,
+        scheduled_for=digest.scheduled_for,
+        timezone=digest.timezone,
+        stories=_digest_stories(session, rows),
+    )
+
+
+def _digest_stories(session: Session, rows: Sequence[m.AlertRow]) -> tuple[DigestStory, ...]:
+    """Each story once, in the order it first alerted, with all the rules it matched."""
+    by_story: dict[int, list[m.AlertRow]] = {}
+    for row in rows:
+        by_story.setdefault(row.story_id, []).append(row)
+    stories = []
+    for story_rows in by_story.values():
+        messages = [_message(session, row) for row in story_rows]
+        best = max(messages, key=lambda message: message.score)
+        stories.append(
+            DigestStory(
+                title=best.title,
+                url=best.url,
+                source=best.source,
+                published=best.published,
+                rules=tuple(dict.fromkeys(message.rule for message in messages)),
+                score=best.score,
+                highlights=best.highlights,
+                outlets=best.outlets,
+            )
+        )
+    return tuple(stories)
+
+
 def _insert_alerts(
     session: Session, alerts: Sequence[PlannedAlert], story_id: int, article_id: int, now: datetime
 ) -> int:
@@ -696,8 +896,6 @@ def _insert_alerts(
     code, guarantees one alert per rule, story and channel."""
     if not alerts:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     values = [
         {
             "rule": plan.rule,
@@ -714,7 +912,7 @@ def _insert_alerts(
         for plan in alerts
     ]
     statement = (
-        insert(m.AlertRow)
+        _insert(session, m.AlertRow)
         .values(values)
         .on_conflict_do_nothing(index_elements=["rule", "story_id", "channel"])
         .returning(m.AlertRow.id)

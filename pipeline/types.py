@@ -99,3 +99,28 @@ class AlertMessage:
     highlights: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()
     outlets: tuple[str, ...] = field(default=())
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestStory:
+    """One story in a digest, once, with every rule it matched."""
+
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+    rules: tuple[str, ...]
+    score: float
+    highlights: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestMessage:
+    key: str
+    """Stable per (route, channel, schedule time): a receiver can drop a repeat."""
+    route: str
+    scheduled_for: datetime
+    timezone: str
+    stories: tuple[DigestStory, ...]

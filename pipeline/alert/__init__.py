@@ -1,30 +1,47 @@
 """Alerting: which matches become alerts (pure), and delivery of the outbox.
 
-A channel is anything with ``name`` and ``send(message)``; each kind lives in its own
-module (``console.py``, ``file.py``) and is registered in ``CHANNEL_TYPES``. Adding one
-is one new file plus one line here.
+A channel is anything with ``name``, ``send(AlertMessage)`` and
+``send_digest(DigestMessage)``; each kind lives in its own module (``console.py``,
+``file.py``, ``slack.py``, ``email.py``, ``webhook.py``) and is registered in
+``CHANNEL_TYPES``. Adding one is one new file plus one line here.
 
 Alerts are planned when an article is stored and written in the same transaction as its
-matches (the outbox). ``deliver`` sends what is due afterwards, so a crash between the two
-loses nothing: the pending rows are still there for the next run.
+matches (the outbox). ``deliver`` claims due instant alerts with a lease, sends each once,
+and records the outcome; ``send_digest`` claims one digest per (route, channel, schedule
+time). A crash loses nothing: pending rows stay pending, and a lease that is not released
+expires so that another run takes the alert over.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from ..config import AlertsFile, ConsoleChannel, DeliverySettings, FileChannel, RouteConfig
-from ..errors import ChannelError
+from ..config import (
+    AlertsFile,
+    ConsoleChannel,
+    DeliverySettings,
+    EmailChannel,
+    FileChannel,
+    RouteConfig,
+    SlackChannel,
+    WebhookChannel,
+)
+from ..errors import ChannelError, WirewatchError
 from ..store import PlannedAlert, Store
-from ..types import AlertMessage, Match
+from ..types import AlertMessage, DigestMessage, Match
 from .console import ConsoleSink
+from .email import EmailSink
 from .file import JsonlSink
+from .slack import SlackSink
+from .webhook import WebhookSink
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +52,16 @@ class Channel(Protocol):
     def send(self, message: AlertMessage) -> None:
         """Deliver one alert or raise ``ChannelError``."""
 
+    def send_digest(self, digest: DigestMessage) -> None:
+        """Deliver one digest or raise ``ChannelError``."""
 
-CHANNEL_TYPES: dict[type, Callable[..., Channel]] = {
+
+CHANNEL_TYPES: dict[type, Callable[[str, Any, Path], Channel]] = {
     ConsoleChannel: lambda name, config, base_dir: ConsoleSink(name),
     FileChannel: lambda name, config, base_dir: JsonlSink(name, _resolve(config.path, base_dir)),
+    SlackChannel: lambda name, config, base_dir: SlackSink(name, config),
+    EmailChannel: lambda name, config, base_dir: EmailSink(name, config),
+    WebhookChannel: lambda name, config, base_dir: WebhookSink(name, config),
 }
 
 
@@ -54,8 +77,14 @@ def _resolve(path: str, base_dir: Path) -> Path:
     return candidate if candidate.is_absolute() else base_dir / candidate
 
 
+def worker_id() -> str:
+    """Who holds a lease: host and process, readable in ``wirewatch alerts``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 def plan_alerts(matches: Sequence[Match], routes: Sequence[RouteConfig]) -> list[PlannedAlert]:
-    """Every (rule, channel) that the routes send these matches to, each once."""
+    """Every (rule, channel) that the routes send these matches to, each once; the first
+    route that reaches a channel decides the mode (instant or digest)."""
     planned: dict[tuple[str, str], PlannedAlert] = {}
     for match in matches:
         for route in routes:
@@ -71,10 +100,21 @@ def plan_alerts(matches: Sequence[Match], routes: Sequence[RouteConfig]) -> list
 def retry_delay(
     attempt: int, settings: DeliverySettings, rng: random.Random | None = None
 ) -> timedelta:
-    """Exponential backoff with full jitter, capped at ``retry_max``."""
+    """Exponential backoff with jitter (50–100% of the step), capped at ``retry_max``."""
     ceiling = min(settings.retry_max, settings.retry_base * (2 ** max(attempt - 1, 0)))
-    fraction = (rng or random).uniform(0.5, 1.0)
-    return ceiling * fraction
+    return ceiling * (rng or random).uniform(0.5, 1.0)
+
+
+def next_attempt(
+    error: ChannelError, attempt: int, settings: DeliverySettings, now: datetime
+) -> datetime | None:
+    """When to try again, or ``None``: the alert is dead (permanent, or out of attempts)."""
+    if error.permanent or attempt >= settings.max_attempts:
+        return None
+    delay = retry_delay(attempt, settings)
+    if error.retry_after is not None:
+        delay = max(delay, timedelta(seconds=error.retry_after))
+    return now + delay
 
 
 @dataclass
@@ -82,6 +122,7 @@ class DeliveryReport:
     sent: int = 0
     retrying: int = 0
     dead: int = 0
+    errors: list[str] = field(default_factory=list)
 
 
 def deliver(
@@ -90,35 +131,142 @@ def deliver(
     settings: DeliverySettings,
     now: Callable[[], datetime],
     *,
-    limit: int = 500,
+    owner: str | None = None,
+    limit: int = 200,
 ) -> DeliveryReport:
-    """Send every due pending alert once; one failing channel never stops the others."""
+    """Claim the due instant alerts and send each once; one failing channel never stops
+    the others. Due digest retries go out too."""
     report = DeliveryReport()
-    for pending in store.due_alerts(now(), limit=limit):
+    owner = owner or worker_id()
+    for pending in store.claim_alerts(owner, now(), settings.lease, limit):
         channel = channels.get(pending.channel)
         try:
             if channel is None:
-                raise ChannelError(
-                    f"no channel named {pending.channel!r} in alerts.yaml", permanent=False
-                )
+                raise ChannelError(f"no channel named {pending.channel!r}", permanent=False)
             channel.send(pending.message)
-        except ChannelError as exc:
-            attempt = pending.attempts + 1
-            if exc.permanent or attempt >= settings.max_attempts:
-                store.mark_failed(pending.id, str(exc), retry_at=None)
-                report.dead += 1
-                log.error("alert %s to %s is dead: %s", pending.message.key, pending.channel, exc)
-            else:
-                retry_at = now() + retry_delay(attempt, settings)
-                store.mark_failed(pending.id, str(exc), retry_at=retry_at)
-                report.retrying += 1
-                log.warning(
-                    "alert %s to %s failed (will retry): %s",
-                    pending.message.key,
-                    pending.channel,
-                    exc,
-                )
+        except Exception as exc:
+            error = _as_channel_error(exc)
+            retry_at = next_attempt(error, pending.attempts + 1, settings, now())
+            store.mark_failed(pending.id, str(error), retry_at=retry_at)
+            _count_failure(report, pending.message.key, pending.channel, error, retry_at)
             continue
         store.mark_sent(pending.id, now())
         report.sent += 1
+    retry_digests(store, channels, settings, now, report)
     return report
+
+
+def _as_channel_error(exc: Exception) -> ChannelError:
+    if isinstance(exc, ChannelError):
+        return exc
+    log.exception("channel raised an unexpected error")
+    return ChannelError(f"unexpected error: {type(exc).__name__}: {exc}", permanent=False)
+
+
+def _count_failure(
+    report: DeliveryReport, key: str, channel: str, error: ChannelError, retry_at: datetime | None
+) -> None:
+    report.errors.append(f"{channel}: {error}")
+    if retry_at is None:
+        report.dead += 1
+        log.error("alert %s to %s is dead: %s", key, channel, error)
+    else:
+        report.retrying += 1
+        log.warning("alert %s to %s failed, retry at %s: %s", key, channel, retry_at, error)
+
+
+# --------------------------------------------------------------------------- digests
+
+
+def last_fire_time(route: RouteConfig, now: datetime) -> datetime:
+    """The most recent time at or before ``now`` that the route's schedule fired: every
+    worker computes the same value, which keys the digest so it is sent once."""
+    trigger = route.trigger()
+    fire = trigger.get_next_fire_time(None, now - timedelta(days=8))
+    previous = fire
+    while fire is not None and fire <= now:
+        previous = fire
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    return previous or now
+
+
+def send_digest(
+    store: Store,
+    channels: Mapping[str, Channel],
+    route: RouteConfig,
+    scheduled_for: datetime,
+    settings: DeliverySettings,
+    now: Callable[[], datetime],
+) -> DeliveryReport:
+    """Claim and send the digest of ``route`` for ``scheduled_for`` on each of its channels.
+    A digest already claimed (by this or another worker) is skipped."""
+    report = DeliveryReport()
+    for channel_name in route.channels:
+        claimed = store.claim_digest(route.name, channel_name, scheduled_for, route.timezone, now())
+        if claimed is None:
+            continue
+        digest_id, digest = claimed
+        _send_one_digest(store, channels, channel_name, digest_id, digest, settings, now, report)
+    return report
+
+
+def retry_digests(
+    store: Store,
+    channels: Mapping[str, Channel],
+    settings: DeliverySettings,
+    now: Callable[[], datetime],
+    report: DeliveryReport,
+) -> None:
+    for digest_id, channel_name, digest in store.due_digest_retries(now()):
+        _send_one_digest(store, channels, channel_name, digest_id, digest, settings, now, report)
+
+
+def _send_one_digest(
+    store: Store,
+    channels: Mapping[str, Channel],
+    channel_name: str,
+    digest_id: int,
+    digest: DigestMessage,
+    settings: DeliverySettings,
+    now: Callable[[], datetime],
+    report: DeliveryReport,
+) -> None:
+    try:
+        channel = channels.get(channel_name)
+        if channel is None:
+            raise ChannelError(f"no channel named {channel_name!r}", permanent=False)
+        channel.send_digest(digest)
+    except Exception as exc:
+        error = _as_channel_error(exc)
+        attempts = store.digest_attempts(digest_id) + 1
+        retry_at = next_attempt(error, attempts, settings, now())
+        store.fail_digest(digest_id, str(error), retry_at=retry_at)
+        _count_failure(report, digest.key, channel_name, error, retry_at)
+        return
+    store.finish_digest(digest_id, now())
+    report.sent += 1
+
+
+def preview_digest(store: Store, route: RouteConfig, now: datetime) -> list[DigestMessage]:
+    """The digests ``route`` would send now, per channel, without claiming anything."""
+    previews = []
+    for channel_name in route.channels:
+        digest = store.pending_digest(route.name, channel_name, now, route.timezone)
+        if digest.stories:
+            previews.append(digest)
+    return previews
+
+
+__all__ = [
+    "CHANNEL_TYPES",
+    "Channel",
+    "DeliveryReport",
+    "WirewatchError",
+    "build_channels",
+    "deliver",
+    "last_fire_time",
+    "plan_alerts",
+    "preview_digest",
+    "send_digest",
+    "worker_id",
+]

@@ -5,19 +5,28 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from ..types import AlertMessage
+from ..types import AlertMessage, DigestMessage
+from .render import when
 
 
 def render_text(message: AlertMessage) -> str:
-    when = message.published.strftime("%Y-%m-%d %H:%M UTC") if message.published else "undated"
     lines = [
         f"● [{message.rule}] {message.title}",
-        f"  {message.source} · {when} · score {message.score:g}",
+        f"  {message.source} · {when(message.published)} · score {message.score:g}",
         f"  {message.url}",
     ]
     lines += [f"  › {snippet}" for snippet in message.highlights]
     if message.outlets:
         lines.append(f"  also in: {', '.join(message.outlets)}")
+    return "\n".join(lines)
+
+
+def render_digest(digest: DigestMessage) -> str:
+    lines = [f"══ digest {digest.route} · {when(digest.scheduled_for, digest.timezone)} ══"]
+    for number, story in enumerate(digest.stories, start=1):
+        lines.append(f"{number}. {story.title}")
+        lines.append(f"   {story.source} · rules: {', '.join(story.rules)}")
+        lines.append(f"   {story.url}")
     return "\n".join(lines)
 
 
@@ -27,6 +36,12 @@ class ConsoleSink:
         self._stream = stream
 
     def send(self, message: AlertMessage) -> None:
+        self._write(render_text(message))
+
+    def send_digest(self, digest: DigestMessage) -> None:
+        self._write(render_digest(digest))
+
+    def _write(self, text: str) -> None:
         stream = self._stream or sys.stdout
-        stream.write(render_text(message) + "\n\n")
+        stream.write(text + "\n\n")
         stream.flush()

@@ -1,20 +1,25 @@
-"""The file channel: one JSON object per alert, appended to a JSON Lines file."""
+"""The file channel: one JSON object per alert or digest, appended to a JSON Lines file."""
 
 from __future__ import annotations
 
 import json
 import os
 from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..errors import ChannelError
-from ..types import AlertMessage
+from ..types import AlertMessage, DigestMessage
 
 
-def to_json(message: AlertMessage) -> str:
-    record = asdict(message)
-    record["published"] = message.published.isoformat() if message.published else None
-    return json.dumps(record, ensure_ascii=False)
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def to_json(message: AlertMessage | DigestMessage) -> str:
+    kind = "digest" if isinstance(message, DigestMessage) else "alert"
+    return json.dumps({"type": kind, **asdict(message)}, ensure_ascii=False, default=_jsonable)
 
 
 class JsonlSink:
@@ -23,11 +28,16 @@ class JsonlSink:
         self.path = path
 
     def send(self, message: AlertMessage) -> None:
-        line = to_json(message) + "\n"
+        self._append(to_json(message))
+
+    def send_digest(self, digest: DigestMessage) -> None:
+        self._append(to_json(digest))
+
+    def _append(self, line: str) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
+                handle.write(line + "\n")
                 handle.flush()
                 os.fsync(handle.fileno())
         except OSError as exc:
