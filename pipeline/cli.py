@@ -29,7 +29,7 @@ from .config import (
     parse_duration,
     resolve_config_dir,
 )
-from .errors import WirewatchError
+from .errors import ConfigError, WirewatchError
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
 from .store import Store, data_dir, database_url, open_database, redact
@@ -283,19 +283,106 @@ def stories(env: Env, since: str, limit: int, as_json: bool) -> None:
         click.echo(f"no stories in the last {since}")
 
 
-@cli.command()
-@click.option("--status", type=click.Choice(["pending", "sent", "dead"]), help="Only this status.")
-@click.option("--limit", default=50, show_default=True)
-@click.pass_obj
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--status", type=click.Choice(["pending", "sending", "sent", "dead"]), help="Only this status."
+)
+@click.option("--limit", default=50, show_default=True, help="At most this many.")
+@click.pass_context
 @friendly_errors
-def alerts(env: Env, status: str | None, limit: int) -> None:
-    """List alerts in the outbox, newest first."""
-    for view in env.store().alerts(status, limit):
+def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
+    """List alerts in the outbox, newest first (subcommands: retry, test).
+
+    Each alert is one (rule, story, channel): pending until sent, retried with backoff on
+    temporary failures, dead after a permanent failure or too many attempts.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    found = ctx.obj.store().alerts(status, limit)
+    for view in found:
         error = f"  ({view.last_error})" if view.last_error else ""
         click.echo(
-            f"#{view.id} {view.status:<7} {view.channel:<10} {view.rule:<28} "
-            f"{_when(view.created_at)}  {view.title[:70]}{error}"
+            f"#{view.id} {view.status:<7} {view.channel:<12} {view.rule:<28} "
+            f"{_when(view.created_at)}  attempts {view.attempts}  {view.title[:70]}{error}"
         )
+    if not found:
+        click.echo("no alerts" + (f" with status {status}" if status else ""))
+
+
+@alerts.command("retry")
+@click.option("--dead", is_flag=True, help="Re-queue dead alerts (with fresh attempts).")
+@click.pass_obj
+@friendly_errors
+def alerts_retry(env: Env, dead: bool) -> None:
+    """Make alerts due now: those waiting for a retry, or with --dead the dead ones.
+
+    They are sent by the next `wirewatch run-once` or within 30 s by a running worker.
+    """
+    count = env.store().requeue(utcnow(), dead=dead)
+    click.echo(f"{count} {'dead' if dead else 'pending'} alerts re-queued")
+
+
+@alerts.command("test")
+@click.argument("channel")
+@click.pass_obj
+@friendly_errors
+def alerts_test(env: Env, channel: str) -> None:
+    """Send a test alert through CHANNEL (a name in alerts.yaml) and report the result."""
+    from .alert import build_channels
+    from .types import AlertMessage
+
+    channels = build_channels(env.config.alerts, data_dir())
+    if channel not in channels:
+        known = ", ".join(sorted(channels)) or "none"
+        raise ConfigError(f"no channel named {channel!r} in alerts.yaml (known: {known})")
+    message = AlertMessage(
+        key=f"test/{channel}/{utcnow().isoformat()}",
+        rule="test",
+        title="wirewatch test alert: this channel works",
+        url="https://github.com/wirewatch/wirewatch",
+        source="wirewatch",
+        score=1.0,
+        published=utcnow(),
+        highlights=("This is a **test** message sent by `wirewatch alerts test`.",),
+    )
+    channels[channel].send(message)
+    click.echo(f"test alert sent to {channel}")
+
+
+@cli.command()
+@click.option("--route", "route_name", metavar="NAME", help="Only this digest route.")
+@click.option("--dry-run", is_flag=True, help="Show the digest instead of sending it.")
+@click.pass_obj
+@friendly_errors
+def digest(env: Env, route_name: str | None, dry_run: bool) -> None:
+    """Build and send the digests of the digest routes now (or show them with --dry-run).
+
+    A running worker sends them on each route's schedule; this sends what is pending now.
+    """
+    from .alert import build_channels, preview_digest, send_digest
+    from .alert.console import render_digest
+
+    config = env.config
+    routes = [r for r in config.alerts.routes if r.mode == "digest"]
+    if route_name:
+        routes = [r for r in routes if r.name == route_name]
+        if not routes:
+            raise ConfigError(f"no digest route named {route_name!r} in alerts.yaml")
+    store = env.store()
+    now = utcnow()
+    for route in routes:
+        if dry_run:
+            previews = preview_digest(store, route, now)
+            for preview in previews:
+                click.echo(render_digest(preview) + "\n")
+            if not previews:
+                click.echo(f"{route.name}: nothing pending")
+            continue
+        channels = build_channels(config.alerts, data_dir())
+        report = send_digest(store, channels, route, now, config.alerts.delivery, utcnow)
+        click.echo(f"{route.name}: {report.sent} digests sent, {report.retrying} to retry")
+        for error in report.errors:
+            click.echo(f"  failed: {error}")
 
 
 # --------------------------------------------------------------------------- rules and replay

@@ -3,9 +3,10 @@
 Each feed is one job (``max_instances=1``: a slow feed never runs twice at once;
 ``coalesce``: missed runs collapse into one). A further job delivers due alerts, so
 retries go out even when no feed has news. SIGINT/SIGTERM stop the scheduler and wait
-for running jobs to finish their current feed. SIGHUP reloads the config (feeds, rules,
-entities, alerts); a config that does not load or compile is refused with one log line
-and the worker goes on with the last valid one.
+for running jobs to finish their current feed. Each digest route is a cron job in its own
+time zone. SIGHUP reloads the config (feeds, rules, entities, alerts); a config that does
+not load or compile is refused with one log line and the worker goes on with the last
+valid one.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .alert import deliver
+from .alert import deliver, last_fire_time, send_digest
 from .config import Config
 from .errors import WirewatchError
 from .run import Pipeline, run_cycle
@@ -48,6 +49,7 @@ def run_worker(
         timezone="UTC",
     )
     _schedule_feeds(scheduler, pipeline)
+    _schedule_digests(scheduler, pipeline)
     scheduler.add_job(
         _deliver,
         IntervalTrigger(seconds=DELIVERY_INTERVAL.total_seconds()),
@@ -91,6 +93,38 @@ def _schedule_feeds(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
             scheduler.reschedule_job(job_id, trigger=trigger)
 
 
+def _schedule_digests(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
+    """One cron job per digest route, in the route's time zone."""
+    for job in scheduler.get_jobs():
+        if job.id.startswith("digest:"):
+            job.remove()
+    for route in pipeline.config.alerts.routes:
+        if route.mode == "digest":
+            scheduler.add_job(
+                _send_digest,
+                route.trigger(),
+                args=(pipeline, route.name),
+                id=f"digest:{route.name}",
+                name=f"digest {route.name}",
+            )
+
+
+def _send_digest(pipeline: Pipeline, route_name: str) -> None:
+    route = next((r for r in pipeline.config.alerts.routes if r.name == route_name), None)
+    if route is None:
+        return
+    now = pipeline.clock()
+    try:
+        report = send_digest(
+            pipeline.store, pipeline.channels, route, last_fire_time(route, now),
+            pipeline.config.alerts.delivery, pipeline.clock,
+        )  # fmt: skip
+    except WirewatchError as exc:
+        log.error("digest %s failed: %s", route_name, exc)
+        return
+    log.info("digest %s: %d sent, %d to retry", route_name, report.sent, report.retrying)
+
+
 def _reload(
     scheduler: BaseScheduler, pipeline: Pipeline, load: Callable[[], Config] | None
 ) -> None:
@@ -103,6 +137,7 @@ def _reload(
         log.error("config reload failed, keeping the last valid config: %s", exc)
         return
     _schedule_feeds(scheduler, pipeline)
+    _schedule_digests(scheduler, pipeline)
     log.info(
         "config reloaded: %d feeds, %d rules",
         len(pipeline.config.feeds.feeds),
