@@ -8,6 +8,7 @@ PostgreSQL tests use ``WIREWATCH_TEST_PG_URL`` (default: 127.0.0.1:5432, databas
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -100,6 +101,8 @@ def http_server() -> Iterator[LocalServer]:
                 return
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 responder(self)
+
+        do_POST = do_GET
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -257,3 +260,116 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wirewatch.db'}"
     return request.getfixturevalue("pg_url")
+
+
+# --------------------------------------------------------------------------- Slack and SMTP
+
+
+@dataclass
+class SlackServer:
+    """A local server that answers as Slack does, for webhooks and ``chat.postMessage``.
+
+    ``script`` holds the answers to give next, as (status, body, headers); when it is
+    empty, requests succeed. ``delivered`` keeps the payloads Slack would have posted.
+    """
+
+    server: LocalServer
+    script: list[tuple[int, Any, dict[str, str]]] = field(default_factory=list)
+    delivered: list[dict[str, Any]] = field(default_factory=list)
+    attempts: int = 0
+    hold: threading.Event | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        return self.server.url("/services/T000/B000/XXXX")
+
+    @property
+    def api_url(self) -> str:
+        return self.server.url("/api/")
+
+
+@pytest.fixture
+def slack(http_server: LocalServer) -> SlackServer:
+    fake = SlackServer(http_server)
+
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        payload = json.loads(handler.rfile.read(length) or b"{}")
+        fake.attempts += 1
+        if fake.hold is not None and not fake.hold.is_set():
+            fake.hold.wait(60)  # the connection hangs: the message is never accepted
+            return
+        api = handler.path.startswith("/api/")
+        if fake.script:
+            status, body, headers = fake.script.pop(0)
+        else:
+            status, body, headers = 200, ({"ok": True, "ts": "1.1"} if api else "ok"), {}
+            fake.delivered.append(payload)
+        raw = json.dumps(body).encode() if isinstance(body, dict) else str(body).encode()
+        handler.send_response(status)
+        handler.send_header(
+            "Content-Type", "application/json" if isinstance(body, dict) else "text/plain"
+        )
+        handler.send_header("Content-Length", str(len(raw)))
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.end_headers()
+        handler.wfile.write(raw)
+
+    http_server.routes["/services/T000/B000/XXXX"] = respond
+    http_server.routes["/api/chat.postMessage"] = respond
+    return fake
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.reply: str | None = None
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.reply:
+            return self.reply
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    recorder: _Recorder
+    controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list[Any]:
+        return self.recorder.messages
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; ``stop()`` simulates an outage."""
+    server = SmtpServer(free_port(), _Recorder())
+    server.start()
+    yield server
+    server.stop()

@@ -8,6 +8,7 @@ the receiver's limits.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -123,7 +124,7 @@ def email_alert(message: AlertMessage) -> tuple[str, str, str]:
         "m": message,
         "title": truncate(message.title or message.url, TITLE_LIMIT),
         "when": when(message.published),
-        "highlights": message.highlights[:3],
+        "highlights": [truncate(snippet, 600) for snippet in message.highlights[:3]],
     }
     subject = truncate(f"[{message.rule}] {message.title}", 200)
     return subject, _render("alert.txt", context), _render("alert.html", context)
@@ -133,10 +134,14 @@ def email_digest(digest: DigestMessage) -> tuple[str, str, str]:
     context = {
         "d": digest,
         "when": when(digest.scheduled_for, digest.timezone),
-        "stories": [(s, truncate(s.title or s.url, TITLE_LIMIT)) for s in digest.stories],
+        "stories": [(_short(s), truncate(s.title or s.url, TITLE_LIMIT)) for s in digest.stories],
     }
     subject = f"wirewatch digest {digest.route}: {len(digest.stories)} stories"
     return subject, _render("digest.txt", context), _render("digest.html", context)
+
+
+def _short(story: DigestStory) -> DigestStory:
+    return replace(story, highlights=tuple(truncate(h, 400) for h in story.highlights[:1]))
 
 
 def _render(name: str, context: dict) -> str:
