@@ -69,12 +69,28 @@ class FetchSettings(_Strict):
     user_agent: str | None = None
     fetch_pages: bool = True
     """Fetch each new entry's page and extract it; off = use the feed's own text only."""
+    max_redirects: int = Field(5, ge=0, le=20)
+    per_host_concurrency: int = Field(2, ge=1, le=32)
+    per_host_delay: float = Field(0.5, ge=0)
+    """Seconds between the starts of two requests to the same host."""
+    allow_private_networks: bool = False
+    """Allow requests to loopback, private and link-local addresses (intranet feeds)."""
+    allow_hosts: list[str] = []
+    """``host:port`` pairs exempt from the address guard, e.g. one intranet feed server."""
+    extract_timeout: float = Field(20.0, gt=0)
+    """Hard limit for extracting one page; a stuck extraction is killed."""
+    extract_workers: int = Field(2, ge=1, le=32)
+    extract_memory_mb: int = Field(1024, ge=128)
 
 
 class FeedConfig(_Strict):
     url: str
     name: str | None = None
     interval: Duration = timedelta(minutes=15)
+    adaptive: bool = False
+    """Poll more often (down to a quarter of the interval) while the feed is active."""
+    user_agent: str | None = None
+    """Overrides ``fetch.user_agent`` for this feed (some sites refuse bot-like agents)."""
 
     @field_validator("url")
     @classmethod

@@ -26,6 +26,7 @@ from .config import (
     ConsoleChannel,
     FeedConfig,
     FeedsFile,
+    FetchSettings,
     FileChannel,
     RouteConfig,
     load_config,
@@ -137,7 +138,8 @@ def demo_config(base: str, rules_from: Config, alert_file: Path, data: dict[str,
         },
         routes=[RouteConfig(name="demo", rules=["*"], channels=["console", "jsonl"])],
     )
-    return replace(rules_from, feeds=FeedsFile(feeds=feeds), alerts=alerts)
+    fetch = FetchSettings(allow_private_networks=True, per_host_delay=0, per_host_concurrency=8)
+    return replace(rules_from, feeds=FeedsFile(fetch=fetch, feeds=feeds), alerts=alerts)
 
 
 def run_demo(

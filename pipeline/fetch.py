@@ -8,17 +8,23 @@ client pointed at their own local servers.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import httpx
 
 from . import PROJECT_URL, __version__
 from .config import FetchSettings
+from .guard import BlockedAddress, resolve_checked
 from .types import FetchResult
 
 OUTCOMES = (
     "ok",
+    "blocked_address",
     "not_modified",
     "timeout",
     "too_large",
@@ -80,24 +86,70 @@ def build_client(settings: FetchSettings) -> httpx.Client:
         connect=settings.connect_timeout,
         read=settings.read_timeout,
         write=settings.read_timeout,
-        pool=settings.connect_timeout,
+        pool=settings.total_timeout,
     )
     limits = httpx.Limits(max_connections=settings.concurrency * 2)
     return httpx.Client(
         timeout=timeout,
         limits=limits,
-        follow_redirects=True,
-        max_redirects=5,
+        follow_redirects=False,
         headers={"User-Agent": settings.user_agent or default_user_agent()},
     )
 
 
+REDIRECTS = {301, 302, 303, 307, 308}
+PERMANENT_REDIRECTS = {301, 308}
+
+
+class HostGate:
+    """At most ``limit`` requests at once per host, and starts at least ``delay`` apart."""
+
+    def __init__(self, limit: int, delay: float) -> None:
+        self.limit = limit
+        self.delay = delay
+        self._lock = threading.Lock()
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._next_start: dict[str, float] = {}
+
+    @contextmanager
+    def entered(self, host: str, deadline: float) -> Iterator[None]:
+        with self._lock:
+            slot = self._slots.setdefault(host, threading.BoundedSemaphore(self.limit))
+        if not slot.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            raise httpx.PoolTimeout(f"waited too long for a free slot on {host}")
+        try:
+            with self._lock:
+                start = max(time.monotonic(), self._next_start.get(host, 0.0))
+                self._next_start[host] = start + self.delay
+            time.sleep(max(start - time.monotonic(), 0))
+            yield
+        finally:
+            slot.release()
+
+
+@dataclass(frozen=True)
+class _Hop:
+    """One request of a redirect chain, addressed to the IP address that was checked."""
+
+    url: httpx.URL
+    request_url: httpx.URL
+    headers: dict[str, str]
+    extensions: dict[str, object]
+
+
 class Fetcher:
-    """GETs one URL at a time, within the limits of ``FetchSettings``; thread-safe."""
+    """GETs URLs within the limits of ``FetchSettings``; thread-safe.
+
+    Redirects are followed here, hop by hop, so that every hop's address is checked by
+    the guard and the connection goes to exactly the address that was checked (no second
+    DNS answer can swap it). The host name still goes in the ``Host`` header and in TLS
+    (SNI and certificate check).
+    """
 
     def __init__(self, settings: FetchSettings, client: httpx.Client | None = None) -> None:
         self.settings = settings
         self.client = client or build_client(settings)
+        self.gate = HostGate(settings.per_host_concurrency, settings.per_host_delay)
 
     def close(self) -> None:
         self.client.close()
@@ -110,64 +162,127 @@ class Fetcher:
         last_modified: str | None = None,
         accept: str = FEED_ACCEPT,
         max_bytes: int | None = None,
+        user_agent: str | None = None,
     ) -> FetchResult:
         headers = {"Accept": accept}
+        if user_agent:
+            headers["User-Agent"] = user_agent
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        deadline = time.monotonic() + self.settings.total_timeout
         try:
-            return self._stream(url, headers, max_bytes or self.settings.max_bytes)
+            return self._follow(url, headers, max_bytes or self.settings.max_bytes, deadline)
+        except BlockedAddress as exc:
+            return _failed(url, "blocked_address", f"refused: {exc}")
         except httpx.TimeoutException as exc:
             return _failed(url, "timeout", f"timed out ({type(exc).__name__})")
-        except httpx.TooManyRedirects:
-            return _failed(url, "http_4xx", "too many redirects")
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, _InvalidURL) as exc:
             return _failed(url, "invalid_url", f"invalid URL: {exc}")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             return _failed(url, "connection_error", _describe(exc))
 
-    def _stream(self, url: str, headers: dict[str, str], max_bytes: int) -> FetchResult:
-        deadline = time.monotonic() + self.settings.total_timeout
-        with self.client.stream("GET", url, headers=headers) as response:
-            outcome = classify_status(response.status_code)
-            common = {
-                "url": url,
-                "status": response.status_code,
-                "final_url": str(response.url),
-                "content_type": response.headers.get("content-type"),
-            }
-            if outcome != "ok":
-                return FetchResult(outcome=outcome, error=_status_error(response), **common)
-            declared = response.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                return FetchResult(
-                    outcome="too_large", error=f"body of {declared} bytes over the cap", **common
-                )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    return FetchResult(
-                        outcome="too_large",
-                        error=f"body over the cap of {max_bytes} bytes",
-                        **common,
-                    )
-                if time.monotonic() > deadline:
-                    return FetchResult(
-                        outcome="timeout",
-                        error=f"took longer than {self.settings.total_timeout:g}s",
-                        **common,
-                    )
-                chunks.append(chunk)
+    def _follow(
+        self, url: str, headers: dict[str, str], max_bytes: int, deadline: float
+    ) -> FetchResult:
+        current = url
+        permanent: str | None = None
+        all_permanent = True
+        for _ in range(self.settings.max_redirects + 1):
+            hop = self._hop(current, headers)
+            with (
+                self.gate.entered(hop.url.host, deadline),
+                self.client.stream(
+                    "GET", hop.request_url, headers=hop.headers, extensions=hop.extensions
+                ) as response,
+            ):
+                location = response.headers.get("location")
+                if response.status_code in REDIRECTS and location:
+                    all_permanent &= response.status_code in PERMANENT_REDIRECTS
+                    current = str(hop.url.join(location))
+                    permanent = current if all_permanent else None
+                    continue
+                return self._read(url, str(hop.url), response, max_bytes, deadline, permanent)
+        return _failed(url, "http_4xx", f"more than {self.settings.max_redirects} redirects")
+
+    def _hop(self, url: str, headers: dict[str, str]) -> _Hop:
+        parsed = httpx.URL(url)
+        if parsed.scheme not in ("http", "https") or not parsed.host:
+            raise _InvalidURL(f"{url!r} is not an http(s) URL")
+        port = parsed.port or (443 if parsed.scheme == "https" else 80)
+        trusted = f"{parsed.host}:{port}" in self.settings.allow_hosts
+        target = resolve_checked(
+            parsed.host, port, allow_private=self.settings.allow_private_networks or trusted
+        )
+        address = str(target.address)
+        ip_host = f"[{address}]" if ":" in address else address
+        host_header = parsed.netloc.decode("ascii")
+        extensions: dict[str, object] = {}
+        if parsed.scheme == "https":
+            extensions["sni_hostname"] = parsed.host
+        return _Hop(
+            url=parsed,
+            request_url=parsed.copy_with(host=ip_host.strip("[]"), port=port),
+            headers={**headers, "Host": host_header},
+            extensions=extensions,
+        )
+
+    def _read(
+        self,
+        url: str,
+        final_url: str,
+        response: httpx.Response,
+        max_bytes: int,
+        deadline: float,
+        permanent_redirect: str | None,
+    ) -> FetchResult:
+        outcome = classify_status(response.status_code)
+        common = {
+            "url": url,
+            "status": response.status_code,
+            "final_url": final_url,
+            "content_type": response.headers.get("content-type"),
+            "permanent_redirect": permanent_redirect,
+        }
+        if outcome != "ok":
             return FetchResult(
-                outcome="ok",
-                body=b"".join(chunks),
-                etag=response.headers.get("etag"),
-                last_modified=response.headers.get("last-modified"),
+                outcome=outcome,
+                error=_status_error(response),
+                retry_after=parse_retry_after(response.headers.get("retry-after")),
                 **common,
             )
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            return FetchResult(
+                outcome="too_large", error=f"body of {declared} bytes over the cap", **common
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > max_bytes:
+                return FetchResult(
+                    outcome="too_large", error=f"body over the cap of {max_bytes} bytes", **common
+                )
+            if time.monotonic() > deadline:
+                return FetchResult(
+                    outcome="timeout",
+                    error=f"took longer than {self.settings.total_timeout:g}s",
+                    **common,
+                )
+            chunks.append(chunk)
+        return FetchResult(
+            outcome="ok",
+            body=b"".join(chunks),
+            etag=response.headers.get("etag"),
+            last_modified=response.headers.get("last-modified"),
+            **common,
+        )
+
+
+class _InvalidURL(ValueError):
+    pass
 
 
 def _failed(url: str, outcome: str, error: str) -> FetchResult:
@@ -180,7 +295,7 @@ def _status_error(response: httpx.Response) -> str | None:
     return f"HTTP {response.status_code} {response.reason_phrase}".strip()
 
 
-def _describe(exc: httpx.HTTPError) -> str:
+def _describe(exc: Exception) -> str:
     cause = exc.__context__ or exc.__cause__
     detail = str(exc) or (str(cause) if cause else "") or type(exc).__name__
     return f"connection failed: {detail}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
 from .extract import build_article, extract_page
 from .fetch import PAGE_ACCEPT, Fetcher
+from .health import after_fetch
 from .match import Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store, data_dir
@@ -110,10 +111,16 @@ class Candidate:
 
 
 def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> CycleSummary:
-    """Fetch the given feeds (default: all configured ones), store what is new, deliver alerts."""
+    """Fetch the given feeds, store what is new, deliver alerts.
+
+    Without ``feeds``: every enabled configured feed, except those backing off after
+    failures (cron decides the cadence; a failing feed is not hammered on every run).
+    """
     store = pipeline.store
     if feeds is None:
-        feeds = store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
+        now = pipeline.clock()
+        synced = store.sync_feeds(pipeline.config.feeds.feeds, now)
+        feeds = [f for f in synced if f.enabled and not f.backing_off(now)]
     summary = CycleSummary()
     candidates: list[Candidate] = []
     for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
@@ -130,8 +137,15 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
 def _fetch_feeds(
     pipeline: Pipeline, feeds: Sequence[FeedState]
 ) -> Iterable[tuple[FeedState, FetchResult, ParsedFeed | None]]:
+    agents = {feed.url: feed.user_agent for feed in pipeline.config.feeds.feeds}
+
     def fetch_one(state: FeedState) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
-        result = pipeline.fetcher.get(state.url, etag=state.etag, last_modified=state.last_modified)
+        result = pipeline.fetcher.get(
+            state.fetch_url or state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            user_agent=agents.get(state.url),
+        )
         if not result.ok:
             return state, result, None
         try:
@@ -146,28 +160,35 @@ def _fetch_feeds(
 
 
 def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
-    return FetchResult(
-        url=result.url,
-        outcome=exc.outcome,
-        status=result.status,
-        error=str(exc),
-        final_url=result.final_url,
-        content_type=result.content_type,
-    )
+    return replace(result, outcome=exc.outcome, error=str(exc), body=b"")
 
 
 def _record_feed(
     store: Store, state: FeedState, result: FetchResult, parsed: ParsedFeed | None, now: datetime
 ) -> tuple[FeedReport, list[FeedEntry]]:
     problem = parsed.problem if parsed else None
-    store.record_fetch(state.id, result, now, problem=problem)
+    fresh = store.unseen_entries(state.id, parsed.entries) if parsed else []
+    health = after_fetch(
+        result.outcome,
+        result.error,
+        failures_before=state.consecutive_failures,
+        interval=state.interval,
+        now=now,
+        retry_after=result.retry_after,
+        new_entries=len(fresh),
+        adaptive=state.adaptive,
+    )
+    store.record_fetch(state.id, result, health, now, problem=problem)
+    if health.disabled_reason:
+        log.error("feed %s disabled: %s", state.label, health.disabled_reason)
+    if result.permanent_redirect:
+        log.warning("feed %s moved permanently to %s", state.label, result.permanent_redirect)
     if parsed is None:
         if result.outcome == "not_modified":
             log.info("feed %s: not modified", state.label)
         else:
             log.warning("feed %s: %s: %s", state.label, result.outcome, result.error)
         return FeedReport(state.label, result.outcome, result.error), []
-    fresh = store.unseen_entries(state.id, parsed.entries)
     if problem:
         log.warning("feed %s: recovered from malformed XML: %s", state.label, problem)
     log.info("feed %s: %d entries, %d new", state.label, len(parsed.entries), len(fresh))

@@ -25,6 +25,7 @@ from . import models as m
 from .config import FeedConfig
 from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
 from .errors import DatabaseError
+from .health import Health
 from .types import (
     AlertMessage,
     Article,
@@ -188,10 +189,20 @@ class FeedState:
     last_outcome: str | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
+    next_check_at: datetime | None = None
+    disabled_reason: str | None = None
+    fetch_url: str | None = None
+    adaptive: bool = False
 
     @property
     def label(self) -> str:
         return self.name or self.url
+
+    def due(self, now: datetime) -> bool:
+        return self.enabled and (self.next_check_at is None or self.next_check_at <= now)
+
+    def backing_off(self, now: datetime) -> bool:
+        return self.consecutive_failures > 0 and not self.due(now)
 
 
 @dataclass(frozen=True)
@@ -301,6 +312,7 @@ class Store:
                     rows[feed.url] = row
                 row.name = feed.name
                 row.interval_seconds = int(feed.interval.total_seconds())
+                row.adaptive = feed.adaptive
             session.flush()
             return [_feed_state(rows[feed.url]) for feed in feeds]
 
@@ -309,25 +321,86 @@ class Store:
             return [_feed_state(row) for row in session.scalars(select(m.Feed).order_by(m.Feed.id))]
 
     def record_fetch(
-        self, feed_id: int, result: FetchResult, now: datetime, *, problem: str | None = None
+        self,
+        feed_id: int,
+        result: FetchResult,
+        health: Health,
+        now: datetime,
+        *,
+        problem: str | None = None,
     ) -> None:
-        """Store a fetch outcome on the feed: validators on success, the error otherwise."""
+        """Store a fetch outcome on the feed: validators on success, the error otherwise,
+        the next check time, and where the feed moved after permanent redirects."""
         with self.session() as session:
             feed = session.get_one(m.Feed, feed_id)
             feed.last_checked_at = now
             feed.last_status = result.status
             feed.last_outcome = result.outcome
-            feed.next_check_at = now + timedelta(seconds=feed.interval_seconds)
+            feed.next_check_at = health.next_check_at
+            feed.consecutive_failures = health.consecutive_failures
+            feed.lease_owner = None
+            feed.lease_until = None
+            if result.permanent_redirect:
+                feed.fetch_url = result.permanent_redirect
+            if health.disabled_reason:
+                feed.enabled = False
+                feed.disabled_reason = health.disabled_reason
             if result.outcome in ("ok", "not_modified"):
                 feed.last_success_at = now
-                feed.consecutive_failures = 0
                 feed.last_error = problem
                 if result.outcome == "ok":
                     feed.etag = result.etag
                     feed.last_modified = result.last_modified
             else:
-                feed.consecutive_failures = (feed.consecutive_failures or 0) + 1
                 feed.last_error = result.error
+
+    def claim_feeds(
+        self,
+        owner: str,
+        now: datetime,
+        lease: timedelta,
+        limit: int,
+        *,
+        urls: Sequence[str],
+    ) -> list[FeedState]:
+        """Take the due, enabled feeds among ``urls`` for fetching, under a lease. Feeds
+        leased by a live worker are skipped; an expired lease is fair game. On PostgreSQL,
+        rows another worker is claiming at this moment are skipped (SKIP LOCKED)."""
+        feeds = m.Feed
+        due = (
+            select(feeds.id)
+            .where(
+                feeds.url.in_(urls),
+                feeds.enabled.is_(True),
+                (feeds.next_check_at.is_(None)) | (feeds.next_check_at <= now),
+                (feeds.lease_until.is_(None)) | (feeds.lease_until < now),
+            )
+            .order_by(feeds.next_check_at.is_not(None), feeds.next_check_at, feeds.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.session() as session:
+            claimed = session.scalars(
+                update(feeds)
+                .where(feeds.id.in_(due.scalar_subquery()))
+                .values(lease_owner=owner, lease_until=now + lease)
+                .returning(feeds.id)
+            ).all()
+            rows = session.scalars(select(feeds).where(feeds.id.in_(claimed)).order_by(feeds.id))
+            return [_feed_state(row) for row in rows]
+
+    def enable_feed(self, key: str, now: datetime) -> FeedState | None:
+        """Re-enable a disabled feed (by URL or name) and make it due now."""
+        with self.session() as session:
+            feed = session.scalar(select(m.Feed).where((m.Feed.url == key) | (m.Feed.name == key)))
+            if feed is None:
+                return None
+            feed.enabled = True
+            feed.disabled_reason = None
+            feed.consecutive_failures = 0
+            feed.next_check_at = now
+            session.flush()
+            return _feed_state(feed)
 
     # entries and articles --------------------------------------------------
 
@@ -785,6 +858,10 @@ def _feed_state(row: m.Feed) -> FeedState:
         last_outcome=row.last_outcome,
         last_error=row.last_error,
         consecutive_failures=row.consecutive_failures or 0,
+        next_check_at=row.next_check_at,
+        disabled_reason=row.disabled_reason,
+        fetch_url=row.fetch_url,
+        adaptive=bool(row.adaptive),
     )
 
 

@@ -31,6 +31,10 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     error: str | None = None
+    retry_after: float | None = None
+    """Seconds the server asked us to wait (429/503 ``Retry-After``)."""
+    permanent_redirect: str | None = None
+    """Where the URL moved when every redirect on the way was permanent (301/308)."""
 
     @property
     def ok(self) -> bool:

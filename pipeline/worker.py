@@ -1,12 +1,13 @@
 """The long-running worker: APScheduler 3 polls each feed on its own interval.
 
-Each feed is one job (``max_instances=1``: a slow feed never runs twice at once;
-``coalesce``: missed runs collapse into one). A further job delivers due alerts, so
-retries go out even when no feed has news. SIGINT/SIGTERM stop the scheduler and wait
-for running jobs to finish their current feed. Each digest route is a cron job in its own
-time zone. SIGHUP reloads the config (feeds, rules, entities, alerts); a config that does
-not load or compile is refused with one log line and the worker goes on with the last
-valid one.
+A poll job runs every second and claims the feeds whose next check is due (interval,
+backoff and Retry-After are all in ``next_check_at``) with a lease, so that no feed is
+fetched twice at once, by this worker or another; ``coalesce`` collapses missed runs. A
+further job delivers due alerts, so retries go out even when no feed has news.
+SIGINT/SIGTERM stop the scheduler and wait for running jobs to finish their current feed.
+Each digest route is a cron job in its own time zone. SIGHUP reloads the config (feeds,
+rules, entities, alerts); a config that does not load or compile is refused with one log
+line and the worker goes on with the last valid one.
 """
 
 from __future__ import annotations
@@ -23,15 +24,18 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .alert import deliver, last_fire_time, send_digest
+from .alert import deliver, last_fire_time, send_digest, worker_id
 from .config import Config
 from .errors import WirewatchError
 from .run import Pipeline, run_cycle
-from .store import FeedState
 
 log = logging.getLogger(__name__)
 
 DELIVERY_INTERVAL = timedelta(seconds=30)
+POLL_TICK = timedelta(seconds=1)
+POLL_JOBS = 2
+"""Polls that may run at once: a slow feed does not hold up feeds that come due later."""
+FEED_LEASE = timedelta(minutes=15)
 MISFIRE_GRACE = 60
 
 
@@ -59,7 +63,7 @@ def run_worker(
     )
     _install_signal_handlers(stop, reload_requested)
     scheduler.start()
-    log.info("worker started: %d feeds scheduled", len(scheduler.get_jobs()) - 1)
+    log.info("worker started: %d feeds", len(pipeline.config.feeds.feeds))
     try:
         while not stop.wait(0.5):
             if reload_requested.is_set():
@@ -72,25 +76,18 @@ def run_worker(
 
 
 def _schedule_feeds(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
-    """One job per enabled feed; jobs of feeds no longer configured are removed."""
-    feeds = pipeline.store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
-    wanted = {f"feed:{feed.id}": feed for feed in feeds if feed.enabled}
-    for job in scheduler.get_jobs():
-        if job.id.startswith("feed:") and job.id not in wanted:
-            job.remove()
-    for job_id, feed in wanted.items():
-        trigger = IntervalTrigger(seconds=feed.interval.total_seconds())
-        if scheduler.get_job(job_id) is None:
-            scheduler.add_job(
-                _poll_feed,
-                trigger,
-                args=(pipeline, feed.id),
-                id=job_id,
-                name=f"poll {feed.label}",
-                next_run_time=datetime.now(UTC),
-            )
-        elif scheduler.get_job(job_id).trigger.interval != trigger.interval:
-            scheduler.reschedule_job(job_id, trigger=trigger)
+    """Record the configured feeds; the poll job picks the ones that are due."""
+    pipeline.store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
+    if scheduler.get_job("poll") is None:
+        scheduler.add_job(
+            _poll_due_feeds,
+            IntervalTrigger(seconds=POLL_TICK.total_seconds()),
+            args=(pipeline,),
+            id="poll",
+            name="poll due feeds",
+            next_run_time=datetime.now(UTC),
+            max_instances=POLL_JOBS,
+        )
 
 
 def _schedule_digests(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
@@ -145,27 +142,25 @@ def _reload(
     )
 
 
-def _poll_feed(pipeline: Pipeline, feed_id: int) -> None:
-    feed = _current_state(pipeline, feed_id)
-    if feed is None or not feed.enabled:
-        return
+def _poll_due_feeds(pipeline: Pipeline) -> None:
+    """Claim the feeds that are due (a lease: no other poll, here or in another worker,
+    fetches them meanwhile) and run one cycle over them."""
+    configured = [feed.url for feed in pipeline.config.feeds.feeds]
     try:
-        summary = run_cycle(pipeline, feeds=[feed])
+        feeds = pipeline.store.claim_feeds(
+            worker_id(), pipeline.clock(), FEED_LEASE, pipeline.config.feeds.fetch.concurrency * 4,
+            urls=configured,
+        )  # fmt: skip
+        if not feeds:
+            return
+        summary = run_cycle(pipeline, feeds=feeds)
     except WirewatchError as exc:
-        log.error("cycle for %s failed: %s", feed.label, exc)
+        log.error("poll failed: %s", exc)
         return
-    if summary.new_articles or summary.alerts:
-        log.info(
-            "feed %s: %d new articles, %d matches, %d alerts",
-            feed.label,
-            summary.new_articles,
-            summary.matches,
-            summary.alerts,
-        )
-
-
-def _current_state(pipeline: Pipeline, feed_id: int) -> FeedState | None:
-    return next((f for f in pipeline.store.feed_states() if f.id == feed_id), None)
+    log.info(
+        "polled %d feeds: %d new articles, %d matches, %d alerts",
+        len(feeds), summary.new_articles, summary.matches, summary.alerts,
+    )  # fmt: skip
 
 
 def _deliver(pipeline: Pipeline) -> None:

@@ -164,7 +164,15 @@ def write_config(
     alert_file: str = "alerts.jsonl",
 ) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    fetch_settings = {"connect_timeout": 2, "read_timeout": 2, "total_timeout": 4, "concurrency": 4}
+    fetch_settings = {
+        "connect_timeout": 2,
+        "read_timeout": 2,
+        "total_timeout": 4,
+        "concurrency": 4,
+        "allow_private_networks": True,  # the tests' servers are on 127.0.0.1
+        "per_host_delay": 0,
+        "per_host_concurrency": 8,
+    }
     fetch_settings.update(fetch or {})
     (directory / "feeds.yaml").write_text(yaml.safe_dump({"fetch": fetch_settings, "feeds": feeds}))
     if rules is None:

@@ -10,7 +10,14 @@ from pipeline.config import FetchSettings
 from pipeline.fetch import Fetcher, classify_status, default_user_agent
 from tests.conftest import LocalServer, hang, rss
 
-SETTINGS = FetchSettings(connect_timeout=2, read_timeout=1, total_timeout=3, max_bytes=100_000)
+SETTINGS = FetchSettings(
+    connect_timeout=2,
+    read_timeout=1,
+    total_timeout=3,
+    max_bytes=100_000,
+    allow_private_networks=True,
+    per_host_delay=0,
+)
 
 
 @pytest.fixture
