@@ -134,7 +134,10 @@ def run_once(ctx: click.Context, env: Env, quiet: bool) -> None:
     """
     _setup_logging(ctx.meta["verbose"], quiet)
     pipeline = env.pipeline()
-    summary = run_cycle(pipeline)
+    try:
+        summary = run_cycle(pipeline)
+    finally:
+        pipeline.close()
     _print_summary(summary, quiet)
 
 
@@ -168,7 +171,11 @@ def worker(ctx: click.Context, env: Env) -> None:
     from .worker import run_worker
 
     _setup_logging(max(ctx.meta["verbose"], 1), quiet=False)
-    run_worker(env.pipeline(), load=lambda: load_config(env.config_dir))
+    pipeline = env.pipeline()
+    try:
+        run_worker(pipeline, load=lambda: load_config(env.config_dir))
+    finally:
+        pipeline.close()
 
 
 @cli.command()

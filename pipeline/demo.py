@@ -169,6 +169,7 @@ def run_demo(
             echo(f"\nNothing is sent twice: cycle 2 created {second.alerts} alerts.")
             if keep:
                 echo(f"Database and alerts.jsonl kept in {workdir}")
+            pipeline.close()
             store.engine.dispose()
     return first, second
 

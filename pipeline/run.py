@@ -18,7 +18,7 @@ from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts
 from .config import Config
 from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
-from .extract import build_article, extract_page
+from .extract import ExtractorPool, build_article
 from .fetch import PAGE_ACCEPT, Fetcher
 from .health import after_fetch
 from .match import Matcher, RuleSet
@@ -40,6 +40,7 @@ class Pipeline:
     fetcher: Fetcher
     matcher: Matcher
     channels: Mapping[str, Channel]
+    extractor: ExtractorPool
     clock: Callable[[], datetime] = utcnow
 
     @classmethod
@@ -59,7 +60,12 @@ class Pipeline:
             matcher=compile_rules(config),
             channels=build_channels(config.alerts, base_dir or data_dir()),
             clock=clock,
+            extractor=_extractor(config),
         )
+
+    def close(self) -> None:
+        self.fetcher.close()
+        self.extractor.close()
 
     def reconfigure(self, config: Config, base_dir: Path | None = None) -> None:
         """Switch to a new config. Everything is built before anything is replaced, so a
@@ -69,6 +75,13 @@ class Pipeline:
         if config.feeds.fetch != self.config.feeds.fetch:
             self.fetcher = Fetcher(config.feeds.fetch)
         self.config, self.matcher, self.channels = config, matcher, channels
+
+
+def _extractor(config: Config) -> ExtractorPool:
+    settings = config.feeds.fetch
+    return ExtractorPool(
+        settings.extract_workers, settings.extract_timeout, settings.extract_memory_mb
+    )
 
 
 def compile_rules(config: Config) -> RuleSet:
@@ -277,8 +290,8 @@ def _fetch_pages(
         kind = (result.content_type or "text/html").split(";")[0].strip().lower()
         if "html" not in kind and "xml" not in kind:
             return key, (None, f"page is {kind}, not HTML")
-        page = extract_page(result.body, result.final_url or url, max_bytes=settings.max_html_bytes)
-        return key, (page, None if page else "no article text found in page")
+        page_url = result.final_url or url
+        return key, pipeline.extractor.extract(result.body, page_url, settings.max_html_bytes)
 
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="page") as pool:
         return dict(pool.map(fetch_and_extract, links.items()))
