@@ -22,6 +22,7 @@ import click
 from . import __version__
 from .config import (
     Config,
+    FeedConfig,
     load_config,
     load_entities,
     load_rules_file,
@@ -30,6 +31,7 @@ from .config import (
     resolve_config_dir,
 )
 from .errors import ConfigError, WirewatchError
+from .feedlist import FeedsYaml
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
 from .store import Store, data_dir, database_url, open_database, redact
@@ -234,25 +236,146 @@ def _match_record(view: Any) -> dict[str, Any]:
     }
 
 
-@cli.command()
-@click.pass_obj
+@cli.group(invoke_without_command=True)
+@click.pass_context
 @friendly_errors
-def feeds(env: Env) -> None:
-    """List the configured feeds with their last fetch, outcome and error."""
-    store = env.store()
-    states = store.sync_feeds(env.config.feeds.feeds, utcnow())
+def feeds(ctx: click.Context) -> None:
+    """List the configured feeds: last fetch, outcome, error, next check, disabled ones.
+
+    Subcommands add, remove, enable, import and export manage the list in feeds.yaml.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    env: Env = ctx.obj
+    now = utcnow()
+    states = env.store().sync_feeds(env.config.feeds.feeds, now)
     if not states:
         click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
     for state in states:
-        status = state.last_outcome or "never fetched"
         click.echo(f"{state.label}\n    {state.url}")
-        line = f"    {status}, last checked {_when(state.last_checked_at)}"
+        if not state.enabled:
+            click.echo(f"    DISABLED: {state.disabled_reason} (wirewatch feeds enable to retry)")
+        outcome = state.last_outcome or "never fetched"
+        line = f"    {outcome}, last checked {_when(state.last_checked_at)}"
         line += f", last success {_when(state.last_success_at)}"
         if state.consecutive_failures:
             line += f", {state.consecutive_failures} failures in a row"
+        if state.enabled and state.next_check_at:
+            line += f", next check {_when(state.next_check_at)}"
         click.echo(line)
         if state.last_error:
             click.echo(f"    error: {state.last_error}")
+        if state.fetch_url:
+            click.echo(f"    moved permanently to {state.fetch_url} (update feeds.yaml)")
+
+
+def _feeds_file(env: Env) -> FeedsYaml:
+    return FeedsYaml(resolve_config_dir(env.config_dir) / "feeds.yaml")
+
+
+@feeds.command("add")
+@click.argument("url")
+@click.option("--name", help="A name for the feed (default: the feed's own title).")
+@click.option("--interval", help="How often to poll it, e.g. 15m (default: 15m).")
+@click.pass_obj
+@friendly_errors
+def feeds_add(env: Env, url: str, name: str | None, interval: str | None) -> None:
+    """Add the feed at URL to feeds.yaml; a web page's announced feed is found too.
+
+    The URL is fetched first: a feed is added as it is; an HTML page is searched for
+    <link rel="alternate"> feed links and the first working one is added.
+    """
+    from .feedlist import FeedItem, discover_feeds
+    from .fetch import Fetcher
+    from .parse import parse_feed
+
+    if interval:
+        _duration(interval, "--interval")
+    fetcher = Fetcher(env.config.feeds.fetch)
+    try:
+        result = fetcher.get(url)
+        if not result.ok:
+            raise WirewatchError(f"{url}: {result.outcome}: {result.error}")
+        candidates = [url]
+        if b"<html" in result.body[:2048].lower():
+            candidates = discover_feeds(result.body, result.final_url or url)
+            if not candidates:
+                raise WirewatchError(f"{url} is a web page that announces no feed")
+        for candidate in candidates:
+            fetched = result if candidate == url else fetcher.get(candidate)
+            if not fetched.ok:
+                continue
+            try:
+                parsed = parse_feed(fetched.body, content_type=fetched.content_type, now=utcnow())
+            except WirewatchError:
+                continue
+            item = FeedItem(candidate, name or parsed.title)
+            added = _feeds_file(env).add([item], interval)
+            verb = "added" if added else "already listed"
+            click.echo(
+                f"{verb}: {item.name or item.url} <{item.url}> ({len(parsed.entries)} entries)"
+            )
+            return
+        raise WirewatchError(f"no working feed found at {url}")
+    finally:
+        fetcher.close()
+
+
+@feeds.command("remove")
+@click.argument("key", metavar="URL_OR_NAME")
+@click.pass_obj
+@friendly_errors
+def feeds_remove(env: Env, key: str) -> None:
+    """Remove a feed from feeds.yaml (its stored articles and history stay)."""
+    removed = _feeds_file(env).remove(key)
+    if removed is None:
+        raise ConfigError(f"no feed with URL or name {key!r} in {_feeds_file(env).path}")
+    click.echo(f"removed: {removed.name or removed.url}")
+
+
+@feeds.command("enable")
+@click.argument("key", metavar="URL_OR_NAME")
+@click.pass_obj
+@friendly_errors
+def feeds_enable(env: Env, key: str) -> None:
+    """Re-enable a feed that was disabled (410 Gone, repeated errors); it is due now."""
+    state = env.store().enable_feed(key, utcnow())
+    if state is None:
+        raise ConfigError(f"no stored feed with URL or name {key!r}")
+    click.echo(f"enabled: {state.label}")
+
+
+@feeds.command("import")
+@click.argument("opml", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--interval", help="Poll interval for the imported feeds, e.g. 30m.")
+@click.pass_obj
+@friendly_errors
+def feeds_import(env: Env, opml: Path, interval: str | None) -> None:
+    """Add every feed of an OPML file (from another reader) to feeds.yaml."""
+    from .feedlist import parse_opml
+
+    items = parse_opml(opml.read_bytes(), str(opml))
+    valid = []
+    for item in items:
+        try:
+            FeedConfig(url=item.url, name=item.name)
+        except ValueError:
+            click.echo(f"skipped (not an http(s) URL): {item.url}", err=True)
+            continue
+        valid.append(item)
+    added = _feeds_file(env).add(valid, interval)
+    click.echo(f"{len(added)} feeds added, {len(valid) - len(added)} already listed")
+
+
+@feeds.command("export")
+@click.argument("output", type=click.File("w", encoding="utf-8"), default="-")
+@click.pass_obj
+@friendly_errors
+def feeds_export(env: Env, output: Any) -> None:
+    """Write the configured feeds as OPML to OUTPUT (default: standard output)."""
+    from .feedlist import to_opml
+
+    output.write(to_opml(env.config.feeds.feeds))
 
 
 @cli.command()
