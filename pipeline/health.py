@@ -50,7 +50,7 @@ def after_fetch(
         return Health(now + interval, failures, f"the feed is gone (HTTP 410): {error}")
     if outcome in PERMANENT_OUTCOMES and failures >= DISABLE_AFTER:
         return Health(now + interval, failures, f"{failures} permanent errors in a row: {error}")
-    delay = min(interval * 2 ** (failures - 1), max(MAX_BACKOFF, interval))
+    delay = min(interval * 2 ** min(failures - 1, 16), max(MAX_BACKOFF, interval))
     if retry_after is not None:
         delay = max(delay, timedelta(seconds=retry_after))
     return Health(now + delay, failures)

@@ -101,7 +101,7 @@ def retry_delay(
     attempt: int, settings: DeliverySettings, rng: random.Random | None = None
 ) -> timedelta:
     """Exponential backoff with jitter (50–100% of the step), capped at ``retry_max``."""
-    ceiling = min(settings.retry_max, settings.retry_base * (2 ** max(attempt - 1, 0)))
+    ceiling = min(settings.retry_max, settings.retry_base * 2 ** min(max(attempt - 1, 0), 16))
     return ceiling * (rng or random).uniform(0.5, 1.0)
 
 
