@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/extract.py
 	$(BIN)/python bench/match.py
 	$(BIN)/python bench/dedupe.py
+	$(BIN)/python bench/fetch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
