@@ -2,7 +2,7 @@
 ``WirewatchError`` into one line on stderr and an exit code.
 
 Exit codes: 0 done; 1 unexpected error or bad input; 2 invalid config or usage;
-3 database unreachable or not migrated.
+3 database unreachable or not migrated; 4 another run holds the lock.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,11 +31,12 @@ from .config import (
     parse_duration,
     resolve_config_dir,
 )
-from .errors import ConfigError, WirewatchError
+from .errors import BusyError, ConfigError, WirewatchError
 from .feedlist import FeedsYaml
+from .locks import RunLock
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
-from .store import Store, data_dir, database_url, open_database, redact
+from .store import Store, data_dir, database_url, is_sqlite, open_database, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("wirewatch")
@@ -75,13 +77,33 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per log line, for log collectors (``--log-format json``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def _setup_logging(verbose: int, quiet: bool) -> None:
     """Without -v only errors are logged: commands print their own summaries of the rest."""
     levels = {0: logging.ERROR, 1: logging.INFO}
     level = logging.ERROR if quiet else levels.get(verbose, logging.DEBUG)
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s", stream=sys.stderr
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if click.get_current_context().meta.get("log_format") == "json":
+        formatter: logging.Formatter = JsonFormatter()
+        formatter.converter = time.gmtime
+    else:
+        formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    handler.setFormatter(formatter)
+    logging.basicConfig(level=level, handlers=[handler], force=True)
     noisy_loggers = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler")
     for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
@@ -107,9 +129,18 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
 @click.option(
     "-v", "--verbose", count=True, help="Log progress (-v) or debug detail (-vv) to stderr."
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per log line.",
+)
 @click.version_option(__version__, prog_name="wirewatch")
 @click.pass_context
-def cli(ctx: click.Context, config_dir: str | None, db_url: str | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context, config_dir: str | None, db_url: str | None, verbose: int, log_format: str
+) -> None:
     """wirewatch: news ingestion and alerting for export controls and the chip trade.
 
     Fetches RSS/Atom feeds, extracts each article, recognises duplicates, matches the
@@ -118,6 +149,7 @@ def cli(ctx: click.Context, config_dir: str | None, db_url: str | None, verbose:
     """
     ctx.obj = Env(config_dir, db_url)
     ctx.meta["verbose"] = verbose
+    ctx.meta["log_format"] = log_format
 
 
 # --------------------------------------------------------------------------- cycles
@@ -136,9 +168,17 @@ def run_once(ctx: click.Context, env: Env, quiet: bool) -> None:
     """
     _setup_logging(ctx.meta["verbose"], quiet)
     pipeline = env.pipeline()
+    lock = RunLock(pipeline.store.engine)
+    if not lock.acquire():
+        pipeline.close()
+        raise BusyError(
+            f"another wirewatch run is in progress on {redact(str(pipeline.store.engine.url))}; "
+            "this one exits without doing anything"
+        )
     try:
         summary = run_cycle(pipeline)
     finally:
+        lock.release()
         pipeline.close()
     _print_summary(summary, quiet)
 
@@ -160,10 +200,14 @@ def _print_summary(summary: CycleSummary, quiet: bool) -> None:
 
 
 @cli.command()
+@click.option(
+    "--metrics-port", type=int, metavar="PORT",
+    help="Serve Prometheus /metrics and /healthz on 127.0.0.1:PORT.",
+)  # fmt: skip
 @click.pass_obj
 @click.pass_context
 @friendly_errors
-def worker(ctx: click.Context, env: Env) -> None:
+def worker(ctx: click.Context, env: Env, metrics_port: int | None) -> None:
     """Run until stopped: poll each feed on its interval and deliver alerts.
 
     Stops cleanly on SIGINT (Ctrl-C) or SIGTERM, letting running jobs finish. SIGHUP
@@ -174,10 +218,60 @@ def worker(ctx: click.Context, env: Env) -> None:
 
     _setup_logging(max(ctx.meta["verbose"], 1), quiet=False)
     pipeline = env.pipeline()
-    try:
-        run_worker(pipeline, load=lambda: load_config(env.config_dir))
-    finally:
+    lock = RunLock(pipeline.store.engine)
+    if is_sqlite(pipeline.store.engine) and not lock.acquire():
         pipeline.close()
+        raise BusyError(
+            "another wirewatch process is using this SQLite database; SQLite runs one worker "
+            "at a time (use PostgreSQL, DATABASE_URL, for several)"
+        )
+    try:
+        run_worker(pipeline, load=lambda: load_config(env.config_dir), metrics_port=metrics_port)
+    finally:
+        lock.release()
+        pipeline.close()
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_obj
+@friendly_errors
+def status(env: Env, as_json: bool) -> None:
+    """Show what needs attention: feeds due, failing and disabled; articles and matches in
+    the last 24 h; pending and dead alerts; worker heartbeats."""
+    figures = env.store().status(utcnow())
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    alerts = figures["alerts"]
+    click.echo(
+        f"feeds: {figures['feeds']} ({figures['feeds_due']} due, {figures['feeds_failing']} "
+        f"failing, {figures['feeds_disabled']} disabled)"
+    )
+    click.echo(f"last 24 h: {figures['articles_24h']} articles, {figures['matches_24h']} matches")
+    click.echo(
+        f"alerts: {alerts['pending']} pending, {alerts['sending']} sending, "
+        f"{alerts['sent']} sent, {alerts['dead']} dead"
+    )
+    for record in figures["workers"]:
+        since = record["stopped"] or record["heartbeat"]
+        state = "stopped" if record["stopped"] else "last heartbeat"
+        click.echo(f"worker {record['worker']}: started {record['started']}, {state} {since}")
+    if not figures["workers"]:
+        click.echo("no worker has run against this database")
+
+
+@cli.command()
+@click.option(
+    "--older-than", default="90d", show_default=True, help="Age of the articles to prune."
+)
+@click.pass_obj
+@friendly_errors
+def prune(env: Env, older_than: str) -> None:
+    """Delete the text of articles older than this; matches, stories and alerts stay."""
+    cutoff = utcnow() - _duration(older_than, "--older-than")
+    count = env.store().prune(cutoff)
+    click.echo(f"pruned the text of {count} articles fetched before {_when(cutoff)}")
 
 
 @cli.command()

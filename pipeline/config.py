@@ -293,10 +293,18 @@ class DedupeSettings(_Strict):
     """How far back a new article looks for near-duplicates whose story it joins."""
 
 
+class WorkerSettings(_Strict):
+    feed_lease: Duration = timedelta(minutes=5)
+    """How long a worker holds the feeds it fetches; renewed while it works, so another
+    worker takes them over this long after a worker dies."""
+    poll_interval: Duration = timedelta(seconds=1)
+
+
 class SettingsFile(_Strict):
     """``settings.yaml`` (optional): behaviour that is not about feeds, rules or alerts."""
 
     dedupe: DedupeSettings = DedupeSettings()
+    worker: WorkerSettings = WorkerSettings()
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
     WirewatchError            anything wirewatch expects and can explain in one line
     ├── ConfigError           a config file is missing, unreadable or invalid (exit 2)
     ├── DatabaseError         the database cannot be reached or is not migrated (exit 3)
+    ├── BusyError             another run holds the lock (exit 4)
     ├── FetchError            one URL could not be fetched; carries an outcome code
     └── ChannelError          an alert channel refused or failed a delivery
                               (``permanent`` says whether retrying can help;
@@ -26,6 +27,12 @@ class ConfigError(WirewatchError):
 
 class DatabaseError(WirewatchError):
     exit_code = 3
+
+
+class BusyError(WirewatchError):
+    """Another run holds the lock (overlapping cron runs; a second worker on SQLite)."""
+
+    exit_code = 4
 
 
 class FetchError(WirewatchError):

@@ -182,6 +182,8 @@ class Fetcher:
             return _failed(url, "invalid_url", f"invalid URL: {exc}")
         except (httpx.HTTPError, OSError) as exc:
             return _failed(url, "connection_error", _describe(exc))
+        except RuntimeError as exc:  # the client was closed: the worker is stopping
+            return _failed(url, "stopped", str(exc))
 
     def _follow(
         self, url: str, headers: dict[str, str], max_bytes: int, deadline: float

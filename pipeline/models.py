@@ -185,6 +185,17 @@ class AlertRow(Base):
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)
 
 
+class Worker(Base):
+    """A running (or stopped) worker, for ``wirewatch status``."""
+
+    __tablename__ = "workers"
+
+    worker_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Digest(Base):
     """One digest per (route, channel, schedule time): the unique key makes every worker
     that reaches the same tick agree that it is sent once."""

@@ -8,13 +8,15 @@ A failing feed or page is recorded and the cycle goes on.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts
+from . import metrics
+from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts, worker_id
 from .config import Config
 from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
@@ -27,6 +29,10 @@ from .store import FeedState, Store, data_dir
 from .types import Extracted, FeedEntry, FetchResult, ParsedFeed
 
 log = logging.getLogger(__name__)
+
+
+CRON_LEASE = timedelta(minutes=30)
+"""How long a run-once holds the feeds it fetches; released when it ends."""
 
 
 def utcnow() -> datetime:
@@ -42,6 +48,8 @@ class Pipeline:
     channels: Mapping[str, Channel]
     extractor: ExtractorPool
     clock: Callable[[], datetime] = utcnow
+    stop: threading.Event = field(default_factory=threading.Event)
+    """Set to end the current cycle early: what was not finished is left for the next."""
 
     @classmethod
     def build(
@@ -132,18 +140,34 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
     store = pipeline.store
     if feeds is None:
         now = pipeline.clock()
-        synced = store.sync_feeds(pipeline.config.feeds.feeds, now)
-        feeds = [f for f in synced if f.enabled and not f.backing_off(now)]
+        configured = [feed.url for feed in pipeline.config.feeds.feeds]
+        store.sync_feeds(pipeline.config.feeds.feeds, now)
+        feeds = store.claim_feeds(
+            worker_id(), now, CRON_LEASE, len(configured) or 1, urls=configured, due_only=False
+        )
     summary = CycleSummary()
     candidates: list[Candidate] = []
-    for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
-        report, fresh = _record_feed(store, state, result, parsed, pipeline.clock())
-        summary.feeds.append(report)
-        candidates.extend(Candidate(state, entry) for entry in fresh)
-    _process(pipeline, candidates, summary)
-    summary.delivery = deliver(
-        store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock
-    )
+    validators: dict[int, FetchResult] = {}
+    try:
+        for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
+            if result.outcome == "stopped" or pipeline.stop.is_set():
+                continue  # not recorded: the feed is fetched again next time
+            report, fresh = _record_feed(store, state, result, parsed, pipeline.clock())
+            metrics.FETCHES.labels(report.outcome).inc()
+            summary.feeds.append(report)
+            candidates.extend(Candidate(state, entry) for entry in fresh)
+            if result.ok:
+                validators[state.id] = result
+        unfinished = _process(pipeline, candidates, summary)
+        for feed_id, result in validators.items():
+            if feed_id not in unfinished:
+                store.save_validators(feed_id, result.etag, result.last_modified)
+    finally:
+        store.release_feeds([feed.id for feed in feeds])
+    if not pipeline.stop.is_set():
+        summary.delivery = deliver(
+            store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock
+        )
     return summary
 
 
@@ -153,6 +177,8 @@ def _fetch_feeds(
     agents = {feed.url: feed.user_agent for feed in pipeline.config.feeds.feeds}
 
     def fetch_one(state: FeedState) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
+        if pipeline.stop.is_set():
+            return state, FetchResult(url=state.url, outcome="stopped"), None
         result = pipeline.fetcher.get(
             state.fetch_url or state.url,
             etag=state.etag,
@@ -208,8 +234,15 @@ def _record_feed(
     return FeedReport(state.label, "ok", problem, len(parsed.entries), len(fresh)), fresh
 
 
-def _process(pipeline: Pipeline, candidates: Sequence[Candidate], summary: CycleSummary) -> None:
-    """Link entries whose URL is already stored; fetch, extract and store the rest."""
+def _process(
+    pipeline: Pipeline, candidates: Sequence[Candidate], summary: CycleSummary
+) -> set[int]:
+    """Link entries whose URL is already stored; fetch, extract and store the rest.
+
+    Returns the ids of feeds with entries left unstored (an error, or a stop): their
+    validators are not saved, so the next fetch gets the full feed again.
+    """
+    unfinished: set[int] = set()
     to_fetch: list[Candidate] = []
     for candidate in candidates:
         link = candidate.entry.link
@@ -221,6 +254,9 @@ def _process(pipeline: Pipeline, candidates: Sequence[Candidate], summary: Cycle
             to_fetch.append(candidate)
     pages = _fetch_pages(pipeline, to_fetch)
     for candidate in to_fetch:
+        if pipeline.stop.is_set():
+            unfinished.add(candidate.feed.id)
+            continue
         page, problem = pages.get(_page_key(candidate), (None, "article has no link"))
         try:
             _store_candidate(pipeline, candidate, page, problem, summary)
@@ -231,6 +267,8 @@ def _process(pipeline: Pipeline, candidates: Sequence[Candidate], summary: Cycle
             # is not marked as seen, so the next cycle tries it again.
             log.exception("entry %s of %s failed", candidate.entry.guid, candidate.feed.label)
             summary.entry_errors += 1
+            unfinished.add(candidate.feed.id)
+    return unfinished
 
 
 def _store_candidate(
@@ -265,6 +303,9 @@ def _store_candidate(
     summary.new_articles += 1
     summary.matches += len(matches)
     summary.alerts += saved.new_alerts
+    metrics.ARTICLES.inc()
+    for match in matches:
+        metrics.MATCHES.labels(match.rule).inc()
 
 
 def _page_key(candidate: Candidate) -> str | None:
@@ -280,6 +321,13 @@ def _fetch_pages(
     if not settings.fetch_pages:
         return dict.fromkeys(links, (None, "page fetching is off (fetch.fetch_pages)"))
 
+    def fetch_and_extract_unless_stopped(
+        item: tuple[str | None, str],
+    ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
+        if pipeline.stop.is_set():
+            return item[0], (None, "stopped")
+        return fetch_and_extract(item)
+
     def fetch_and_extract(
         item: tuple[str | None, str],
     ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
@@ -291,7 +339,8 @@ def _fetch_pages(
         if "html" not in kind and "xml" not in kind:
             return key, (None, f"page is {kind}, not HTML")
         page_url = result.final_url or url
-        return key, pipeline.extractor.extract(result.body, page_url, settings.max_html_bytes)
+        with metrics.EXTRACTIONS.time():
+            return key, pipeline.extractor.extract(result.body, page_url, settings.max_html_bytes)
 
     with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="page") as pool:
-        return dict(pool.map(fetch_and_extract, links.items()))
+        return dict(pool.map(fetch_and_extract_unless_stopped, links.items()))

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
@@ -348,11 +348,36 @@ class Store:
             if result.outcome in ("ok", "not_modified"):
                 feed.last_success_at = now
                 feed.last_error = problem
-                if result.outcome == "ok":
-                    feed.etag = result.etag
-                    feed.last_modified = result.last_modified
             else:
                 feed.last_error = result.error
+
+    def save_validators(self, feed_id: int, etag: str | None, last_modified: str | None) -> None:
+        """Keep a feed's ETag and Last-Modified, once all its new entries are stored: a run
+        that stops earlier gets the full feed again instead of a 304."""
+        with self.session() as session:
+            session.execute(
+                update(m.Feed)
+                .where(m.Feed.id == feed_id)
+                .values(etag=etag, last_modified=last_modified)
+            )
+
+    def renew_feed_leases(self, feed_ids: Sequence[int], owner: str, until: datetime) -> None:
+        with self.session() as session:
+            session.execute(
+                update(m.Feed)
+                .where(m.Feed.id.in_(feed_ids), m.Feed.lease_owner == owner)
+                .values(lease_until=until)
+            )
+
+    def release_feeds(self, feed_ids: Sequence[int]) -> None:
+        if not feed_ids:
+            return
+        with self.session() as session:
+            session.execute(
+                update(m.Feed)
+                .where(m.Feed.id.in_(feed_ids))
+                .values(lease_owner=None, lease_until=None)
+            )
 
     def claim_feeds(
         self,
@@ -362,17 +387,24 @@ class Store:
         limit: int,
         *,
         urls: Sequence[str],
+        due_only: bool = True,
     ) -> list[FeedState]:
         """Take the due, enabled feeds among ``urls`` for fetching, under a lease. Feeds
         leased by a live worker are skipped; an expired lease is fair game. On PostgreSQL,
-        rows another worker is claiming at this moment are skipped (SKIP LOCKED)."""
+        rows another worker is claiming at this moment are skipped (SKIP LOCKED).
+
+        ``due_only=False`` (a cron run): every healthy feed, and failing ones whose
+        backoff is over."""
         feeds = m.Feed
+        is_due = (feeds.next_check_at.is_(None)) | (feeds.next_check_at <= now)
+        if not due_only:
+            is_due = is_due | (feeds.consecutive_failures == 0)
         due = (
             select(feeds.id)
             .where(
                 feeds.url.in_(urls),
                 feeds.enabled.is_(True),
-                (feeds.next_check_at.is_(None)) | (feeds.next_check_at <= now),
+                is_due,
                 (feeds.lease_until.is_(None)) | (feeds.lease_until < now),
             )
             .order_by(feeds.next_check_at.is_not(None), feeds.next_check_at, feeds.id)
@@ -388,6 +420,64 @@ class Store:
             ).all()
             rows = session.scalars(select(feeds).where(feeds.id.in_(claimed)).order_by(feeds.id))
             return [_feed_state(row) for row in rows]
+
+    def register_worker(self, worker: str, now: datetime) -> None:
+        """Record a worker's heartbeat (the first one registers it)."""
+        with self.session() as session:
+            row = session.get(m.Worker, worker)
+            if row is None or row.stopped_at is not None:
+                session.merge(m.Worker(worker_id=worker, started_at=now, heartbeat_at=now))
+            else:
+                row.heartbeat_at = now
+
+    def unregister_worker(self, worker: str, now: datetime) -> None:
+        with self.session() as session:
+            row = session.get(m.Worker, worker)
+            if row is not None:
+                row.stopped_at = now
+
+    def status(self, now: datetime) -> dict[str, object]:
+        """Figures for ``wirewatch status`` and the metrics endpoint."""
+        day = now - timedelta(hours=24)
+        with self.session() as session:
+
+            def count(model: type[m.Base], *where: object) -> int:
+                return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+            alerts = dict(
+                session.execute(
+                    select(m.AlertRow.status, func.count()).group_by(m.AlertRow.status)
+                ).all()
+            )
+            workers = session.scalars(select(m.Worker).order_by(m.Worker.started_at.desc())).all()
+            feed = m.Feed
+            due = (feed.next_check_at.is_(None)) | (feed.next_check_at <= now)
+            return {
+                "feeds": count(feed),
+                "feeds_due": count(feed, feed.enabled.is_(True), due),
+                "feeds_failing": count(feed, feed.enabled.is_(True), feed.consecutive_failures > 0),
+                "feeds_disabled": count(feed, feed.enabled.is_(False)),
+                "articles_24h": count(m.Article, m.Article.fetched_at >= day),
+                "matches_24h": count(m.MatchRow, m.MatchRow.created_at >= day),
+                "alerts": {status: alerts.get(status, 0) for status in ALERT_STATUSES},
+                "workers": [_worker_record(w) for w in workers[:20]],
+            }
+
+    def prune(self, older_than: datetime) -> int:
+        """Drop the text and band keys of articles fetched before ``older_than``; articles,
+        stories, matches and alert history stay. Returns how many articles were pruned."""
+        with self.session() as session:
+            old = select(m.Article.id).where(
+                m.Article.fetched_at < older_than, m.Article.text.is_not(None)
+            )
+            session.execute(delete(m.ArticleBand).where(m.ArticleBand.article_id.in_(old)))
+            pruned = session.execute(
+                update(m.Article)
+                .where(m.Article.id.in_(old))
+                .values(text=None, signature=None)
+                .returning(m.Article.id)
+            ).all()
+            return len(pruned)
 
     def enable_feed(self, key: str, now: datetime) -> FeedState | None:
         """Re-enable a disabled feed (by URL or name) and make it due now."""
@@ -842,6 +932,18 @@ class Store:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+ALERT_STATUSES = ("pending", "sending", "sent", "dead")
+
+
+def _worker_record(worker: m.Worker) -> dict[str, object]:
+    return {
+        "worker": worker.worker_id,
+        "started": worker.started_at.isoformat(),
+        "heartbeat": worker.heartbeat_at.isoformat(),
+        "stopped": worker.stopped_at.isoformat() if worker.stopped_at else None,
+    }
 
 
 def _feed_state(row: m.Feed) -> FeedState:

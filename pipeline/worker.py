@@ -15,7 +15,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -24,6 +25,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from . import metrics
 from .alert import deliver, last_fire_time, send_digest, worker_id
 from .config import Config
 from .errors import WirewatchError
@@ -32,10 +34,10 @@ from .run import Pipeline, run_cycle
 log = logging.getLogger(__name__)
 
 DELIVERY_INTERVAL = timedelta(seconds=30)
-POLL_TICK = timedelta(seconds=1)
 POLL_JOBS = 2
 """Polls that may run at once: a slow feed does not hold up feeds that come due later."""
-FEED_LEASE = timedelta(minutes=15)
+HEARTBEAT = timedelta(seconds=15)
+WORKER = worker_id()
 MISFIRE_GRACE = 60
 
 
@@ -43,6 +45,7 @@ def run_worker(
     pipeline: Pipeline,
     stop: threading.Event | None = None,
     load: Callable[[], Config] | None = None,
+    metrics_port: int | None = None,
 ) -> None:
     """Run until ``stop`` is set or SIGINT/SIGTERM arrives; SIGHUP calls ``load`` to reload."""
     stop = stop or threading.Event()
@@ -55,6 +58,13 @@ def run_worker(
     _schedule_feeds(scheduler, pipeline)
     _schedule_digests(scheduler, pipeline)
     scheduler.add_job(
+        _heartbeat,
+        IntervalTrigger(seconds=HEARTBEAT.total_seconds()),
+        args=(pipeline,),
+        id="heartbeat",
+        name="heartbeat",
+    )
+    scheduler.add_job(
         _deliver,
         IntervalTrigger(seconds=DELIVERY_INTERVAL.total_seconds()),
         args=(pipeline,),
@@ -64,14 +74,25 @@ def run_worker(
     _install_signal_handlers(stop, reload_requested)
     scheduler.start()
     log.info("worker started: %d feeds", len(pipeline.config.feeds.feeds))
+    pipeline.store.register_worker(WORKER, pipeline.clock())
+    metrics.record_poll()
+    server = None
+    if metrics_port is not None:
+        server = metrics.serve(metrics_port, lambda: pipeline.store.status(pipeline.clock()))
+        log.info("metrics on http://127.0.0.1:%d/metrics and /healthz", metrics_port)
     try:
         while not stop.wait(0.5):
             if reload_requested.is_set():
                 reload_requested.clear()
                 _reload(scheduler, pipeline, load)
     finally:
-        log.info("worker stopping: waiting for running jobs")
+        log.info("worker stopping: ending the current cycle")
+        pipeline.stop.set()
+        pipeline.fetcher.close()  # requests in flight end now, not at their timeout
         scheduler.shutdown(wait=True)
+        pipeline.store.unregister_worker(WORKER, pipeline.clock())
+        if server is not None:
+            server.shutdown()
         log.info("worker stopped")
 
 
@@ -81,7 +102,7 @@ def _schedule_feeds(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
     if scheduler.get_job("poll") is None:
         scheduler.add_job(
             _poll_due_feeds,
-            IntervalTrigger(seconds=POLL_TICK.total_seconds()),
+            IntervalTrigger(seconds=pipeline.config.settings.worker.poll_interval.total_seconds()),
             args=(pipeline,),
             id="poll",
             name="poll due feeds",
@@ -146,14 +167,17 @@ def _poll_due_feeds(pipeline: Pipeline) -> None:
     """Claim the feeds that are due (a lease: no other poll, here or in another worker,
     fetches them meanwhile) and run one cycle over them."""
     configured = [feed.url for feed in pipeline.config.feeds.feeds]
+    lease = pipeline.config.settings.worker.feed_lease
+    metrics.record_poll()
     try:
         feeds = pipeline.store.claim_feeds(
-            worker_id(), pipeline.clock(), FEED_LEASE, pipeline.config.feeds.fetch.concurrency * 4,
+            WORKER, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency * 4,
             urls=configured,
         )  # fmt: skip
         if not feeds:
             return
-        summary = run_cycle(pipeline, feeds=feeds)
+        with _renewing(pipeline, [feed.id for feed in feeds], lease):
+            summary = run_cycle(pipeline, feeds=feeds)
     except WirewatchError as exc:
         log.error("poll failed: %s", exc)
         return
@@ -161,6 +185,34 @@ def _poll_due_feeds(pipeline: Pipeline) -> None:
         "polled %d feeds: %d new articles, %d matches, %d alerts",
         len(feeds), summary.new_articles, summary.matches, summary.alerts,
     )  # fmt: skip
+
+
+@contextmanager
+def _renewing(pipeline: Pipeline, feed_ids: list[int], lease: timedelta) -> Iterator[None]:
+    """Renew the leases on ``feed_ids`` every third of the lease while the block runs."""
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(lease.total_seconds() / 3):
+            try:
+                pipeline.store.renew_feed_leases(feed_ids, WORKER, pipeline.clock() + lease)
+            except WirewatchError as exc:
+                log.error("lease renewal failed: %s", exc)
+
+    thread = threading.Thread(target=renew, daemon=True, name="lease-renewal")
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)
+
+
+def _heartbeat(pipeline: Pipeline) -> None:
+    try:
+        pipeline.store.register_worker(WORKER, pipeline.clock())
+    except WirewatchError as exc:
+        log.error("heartbeat failed: %s", exc)
 
 
 def _deliver(pipeline: Pipeline) -> None:

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from .. import metrics
 from ..config import (
     AlertsFile,
     ConsoleChannel,
@@ -152,6 +153,7 @@ def deliver(
             continue
         store.mark_sent(pending.id, now())
         report.sent += 1
+        metrics.DELIVERIES.labels("sent").inc()
     retry_digests(store, channels, settings, now, report)
     return report
 
@@ -167,6 +169,7 @@ def _count_failure(
     report: DeliveryReport, key: str, channel: str, error: ChannelError, retry_at: datetime | None
 ) -> None:
     report.errors.append(f"{channel}: {error}")
+    metrics.DELIVERIES.labels("dead" if retry_at is None else "retry").inc()
     if retry_at is None:
         report.dead += 1
         log.error("alert %s to %s is dead: %s", key, channel, error)
