@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import metrics
 from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts, worker_id
+from .concurrency import run_all
 from .config import Config
 from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
@@ -193,9 +193,9 @@ def _fetch_feeds(
             return state, _as_failure(result, exc), None
         return state, result, parsed
 
-    workers = min(pipeline.config.feeds.fetch.concurrency, max(len(feeds), 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="feed") as pool:
-        yield from pool.map(fetch_one, feeds)
+    results = run_all(fetch_one, feeds, pipeline.config.feeds.fetch.concurrency, pipeline.stop)
+    for state, outcome in zip(feeds, results, strict=True):
+        yield outcome or (state, FetchResult(url=state.url, outcome="stopped"), None)
 
 
 def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
@@ -342,5 +342,6 @@ def _fetch_pages(
         with metrics.EXTRACTIONS.time():
             return key, pipeline.extractor.extract(result.body, page_url, settings.max_html_bytes)
 
-    with ThreadPoolExecutor(max_workers=settings.concurrency, thread_name_prefix="page") as pool:
-        return dict(pool.map(fetch_and_extract_unless_stopped, links.items()))
+    items = list(links.items())
+    results = run_all(fetch_and_extract_unless_stopped, items, settings.concurrency, pipeline.stop)
+    return dict(result for result in results if result is not None)

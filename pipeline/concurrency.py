@@ -1,0 +1,55 @@
+"""Running I/O-bound work on a few threads, stoppably.
+
+``run_all`` is ``ThreadPoolExecutor.map`` with two differences that matter for a worker
+asked to stop: it returns as soon as ``stop`` is set (work not started is skipped), and
+its threads are daemons, so a request still waiting on a slow server does not keep the
+process alive after everything that matters has been saved.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_all(
+    function: Callable[[T], R], items: Sequence[T], workers: int, stop: threading.Event
+) -> list[R | None]:
+    """``function`` over ``items`` on up to ``workers`` threads; results in input order,
+    ``None`` for the items not finished when ``stop`` was set."""
+    results: list[R | None] = [None] * len(items)
+    if not items:
+        return results
+    pending: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(items)):
+        pending.put(index)
+    remaining = threading.Semaphore(0)
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                index = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[index] = function(items[index])
+            except BaseException as exc:  # re-raised in the caller's thread
+                failure.append(exc)
+            finally:
+                remaining.release()
+
+    for _ in range(min(workers, len(items))):
+        threading.Thread(target=work, daemon=True, name="wirewatch-io").start()
+    for _ in items:
+        while not remaining.acquire(timeout=0.2):
+            if stop.is_set():
+                return results
+        if failure:
+            raise failure[0]
+    return results
