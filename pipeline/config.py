@@ -53,6 +53,12 @@ def parse_duration(value: Any) -> timedelta:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
 
+def _require_unique(values: list[str], what: str) -> None:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(repeated)}")
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -119,11 +125,7 @@ class FeedsFile(_Strict):
     @field_validator("feeds")
     @classmethod
     def _unique_urls(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
-        seen: set[str] = set()
-        for feed in feeds:
-            if feed.url in seen:
-                raise ValueError(f"feed {feed.url} is listed twice")
-            seen.add(feed.url)
+        _require_unique([feed.url for feed in feeds], "feed URLs")
         return feeds
 
 
@@ -141,10 +143,7 @@ class RulesFile(_Strict):
     @field_validator("rules")
     @classmethod
     def _unique_names(cls, rules: list[RuleConfig]) -> list[RuleConfig]:
-        names = [rule.name for rule in rules]
-        duplicates = sorted({name for name in names if names.count(name) > 1})
-        if duplicates:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
+        _require_unique([rule.name for rule in rules], "rule names")
         return rules
 
 
@@ -162,10 +161,7 @@ class EntitiesFile(_Strict):
     @field_validator("entities")
     @classmethod
     def _unique_ids(cls, entities: list[EntityConfig]) -> list[EntityConfig]:
-        ids = [entity.id for entity in entities]
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"entity ids must be unique; repeated: {', '.join(repeated)}")
+        _require_unique([entity.id for entity in entities], "entity ids")
         return entities
 
 

@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, Select, create_engine, delete, event, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
@@ -409,15 +410,9 @@ class Store:
             )
             .order_by(feeds.next_check_at.is_not(None), feeds.next_check_at, feeds.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         with self.session() as session:
-            claimed = session.scalars(
-                update(feeds)
-                .where(feeds.id.in_(due.scalar_subquery()))
-                .values(lease_owner=owner, lease_until=now + lease)
-                .returning(feeds.id)
-            ).all()
+            claimed = _claim(session, feeds, due, lease_owner=owner, lease_until=now + lease)
             rows = session.scalars(select(feeds).where(feeds.id.in_(claimed)).order_by(feeds.id))
             return [_feed_state(row) for row in rows]
 
@@ -735,15 +730,11 @@ class Store:
             )
             .order_by(alerts.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
         )
         with self.session() as session:
-            claimed = session.scalars(
-                update(alerts)
-                .where(alerts.id.in_(due.scalar_subquery()))
-                .values(status="sending", lease_owner=owner, lease_until=now + lease)
-                .returning(alerts.id)
-            ).all()
+            claimed = _claim(
+                session, alerts, due, status="sending", lease_owner=owner, lease_until=now + lease
+            )
             rows = session.scalars(
                 select(alerts).where(alerts.id.in_(claimed)).order_by(alerts.id)
             ).all()
@@ -1025,6 +1016,16 @@ def _outlets(session: Session, story_id: int) -> tuple[str, ...]:
     return tuple(sorted({*sources, *feeds} - {""}))
 
 
+def _claim(session: Session, model: Any, due: Select[Any], **values: object) -> Sequence[int]:
+    """``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING id``: rows that
+    another transaction is claiming right now are skipped, not waited for (PostgreSQL;
+    SQLite has one writer at a time and ignores the locking clause)."""
+    locked = due.with_for_update(skip_locked=True).scalar_subquery()
+    return session.scalars(
+        update(model).where(model.id.in_(locked)).values(**values).returning(model.id)
+    ).all()
+
+
 def _insert(session: Session, model: type[m.Base]):  # type: ignore[no-untyped-def]
     """INSERT with ``on_conflict_do_nothing``, in the dialect of the session's database."""
     dialect = session.get_bind().dialect.name
@@ -1114,7 +1115,7 @@ def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
         url=article.url,
         source=article.source,
         score=match.score if match else 0.0,
-        published=article.published_at,
+        published=article.published_at or article.fetched_at,
         highlights=tuple(match.highlights or ()) if match else (),
         terms=tuple(match.terms or ()) if match else (),
         outlets=tuple(o for o in outlets if o != article.source),
