@@ -142,3 +142,18 @@ def test_classify_status() -> None:
         "http_4xx",
         "http_4xx",
     ]
+
+
+@pytest.mark.parametrize("encoding", ["br", "deflate"])
+def test_other_compression_bombs_are_capped(
+    http_server: LocalServer, fetcher: Fetcher, encoding: str
+) -> None:
+    import zlib
+
+    import brotli
+
+    payload = b"\0" * 5_000_000
+    body = brotli.compress(payload) if encoding == "br" else zlib.compress(payload)
+    url = http_server.add(f"/bomb-{encoding}", body, headers={"Content-Encoding": encoding})
+    assert len(body) < SETTINGS.max_bytes
+    assert fetcher.get(url).outcome == "too_large"
