@@ -12,7 +12,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -89,7 +88,3 @@ def serve(
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
     return server
-
-
-def json_status_line(now: datetime, status: dict[str, Any]) -> str:
-    return json.dumps({"time": now.isoformat(), **status})
