@@ -42,11 +42,11 @@ def wait_for(predicate, timeout: float = 30) -> bool:
 def test_overlapping_run_once_exits_with_code_4(
     cli: Cli, http_server: LocalServer, db_url: str
 ) -> None:
-    slow = http_server.add_handler("/slow.xml", hang(4))
+    slow = http_server.add_handler("/slow.xml", hang(10))
     write_config(
         Path(cli.env["WIREWATCH_CONFIG"]),
         feeds=[{"url": slow}],
-        fetch={"read_timeout": 8, "total_timeout": 8},
+        fetch={"read_timeout": 15, "total_timeout": 15},
     )
     cli.env["DATABASE_URL"] = db_url
     assert cli("migrate").returncode == 0

@@ -35,7 +35,7 @@ from ..config import (
     SlackChannel,
     WebhookChannel,
 )
-from ..errors import ChannelError, WirewatchError
+from ..errors import ChannelError
 from ..store import PlannedAlert, Store
 from ..types import AlertMessage, DigestMessage, Match
 from .console import ConsoleSink
@@ -264,7 +264,6 @@ __all__ = [
     "CHANNEL_TYPES",
     "Channel",
     "DeliveryReport",
-    "WirewatchError",
     "build_channels",
     "deliver",
     "last_fire_time",
