@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +39,7 @@ from .run import CycleSummary, Pipeline, run_cycle, utcnow
 from .store import Store, data_dir, database_url, is_sqlite, open_database, redact
 
 F = TypeVar("F", bound=Callable[..., Any])
+STALE_AFTER = timedelta(days=14)
 log = logging.getLogger("wirewatch")
 
 
@@ -342,7 +343,9 @@ def feeds(ctx: click.Context) -> None:
         return
     env: Env = ctx.obj
     now = utcnow()
-    states = env.store().sync_feeds(env.config.feeds.feeds, now)
+    store = env.store()
+    states = store.sync_feeds(env.config.feeds.feeds, now)
+    newest = store.newest_items()
     if not states:
         click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
     for state in states:
@@ -361,6 +364,9 @@ def feeds(ctx: click.Context) -> None:
             click.echo(f"    error: {state.last_error}")
         if state.fetch_url:
             click.echo(f"    moved permanently to {state.fetch_url} (update feeds.yaml)")
+        latest = newest.get(state.id)
+        if state.last_success_at and latest and now - latest > STALE_AFTER:
+            click.echo(f"    stale: newest item from {_when(latest)}; the feed may be frozen")
 
 
 def _feeds_file(env: Env) -> FeedsYaml:

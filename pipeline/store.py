@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -415,6 +415,18 @@ class Store:
             claimed = _claim(session, feeds, due, lease_owner=owner, lease_until=now + lease)
             rows = session.scalars(select(feeds).where(feeds.id.in_(claimed)).order_by(feeds.id))
             return [_feed_state(row) for row in rows]
+
+    def newest_items(self) -> dict[int, datetime]:
+        """Per feed, the publication time of its newest stored item (first-seen time for
+        undated items): a feed that answers but whose newest item is old may be frozen."""
+        newest = func.max(func.coalesce(m.Article.published_at, m.Article.fetched_at))
+        with self.session() as session:
+            rows = session.execute(
+                select(m.Entry.feed_id, newest)
+                .join(m.Article, m.Article.id == m.Entry.article_id)
+                .group_by(m.Entry.feed_id)
+            ).all()
+        return {feed_id: _aware(when) for feed_id, when in rows if when is not None}
 
     def register_worker(self, worker: str, now: datetime) -> None:
         """Record a worker's heartbeat (the first one registers it)."""
@@ -926,6 +938,11 @@ class Store:
 
 
 ALERT_STATUSES = ("pending", "sending", "sent", "dead")
+
+
+def _aware(when: datetime) -> datetime:
+    """Aggregates bypass the column type on SQLite and come back naive: they are UTC."""
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def _worker_record(worker: m.Worker) -> dict[str, object]:

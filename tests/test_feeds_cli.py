@@ -62,3 +62,21 @@ def test_gone_feed_is_disabled_then_enabled(cli: Cli, http_server: LocalServer) 
     assert "0 feeds (0 ok, 0 failed)" in cli("run-once").stdout, "a disabled feed is not fetched"
     assert "enabled: Old wire" in cli("feeds", "enable", "Old wire").stdout
     assert "1 feeds (0 ok, 1 failed)" in cli("run-once").stdout
+
+
+def test_frozen_feed_is_flagged_stale(cli: Cli, http_server: LocalServer) -> None:
+    old = http_server.add(
+        "/old.xml",
+        rss([{"title": "Old news", "guid": "o", "date": "Mon, 06 Jan 2025 08:00:00 GMT"}]),
+    )
+    fresh = http_server.add("/fresh.xml", rss([{"title": "Fresh news", "guid": "f"}]))
+    write_config(
+        Path(cli.env["WIREWATCH_CONFIG"]),
+        feeds=[{"url": old, "name": "Frozen"}, {"url": fresh, "name": "Live"}],
+        fetch={"fetch_pages": False},
+    )
+    cli("run-once")
+    listed = cli("feeds").stdout
+    frozen, live = listed.split("Live")
+    assert "stale: newest item from 2025-01-06 08:00" in frozen
+    assert "stale" not in live
