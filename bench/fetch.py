@@ -87,6 +87,17 @@ def serve_farm(port: int, feeds: int, items: int, hosts: int, ready: multiproces
     threading.Event().wait()
 
 
+def start_farm(port: int, feeds: int, items: int, hosts: int) -> multiprocessing.Process:
+    """The farm in its own process, so that serving does not compete for our GIL."""
+    ready = multiprocessing.Event()
+    farm = multiprocessing.Process(
+        target=serve_farm, args=(port, feeds, items, hosts, ready), daemon=True
+    )
+    farm.start()
+    ready.wait(30)
+    return farm
+
+
 def bare_extraction(pages: list[bytes]) -> float:
     import trafilatura
 
@@ -146,12 +157,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=18733)
     args = parser.parse_args()
 
-    ready = multiprocessing.Event()
-    farm = multiprocessing.Process(
-        target=serve_farm, args=(args.port, args.feeds, args.items, args.hosts, ready), daemon=True
-    )
-    farm.start()
-    ready.wait(30)
+    farm = start_farm(args.port, args.feeds, args.items, args.hosts)
     pages = load_pages()
     bare = bare_extraction(pages)
     with tempfile.TemporaryDirectory() as scratch:

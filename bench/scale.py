@@ -11,7 +11,6 @@ Run: ``python bench/scale.py [--feeds 100 --items 20] [--pg postgresql://postgre
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.fetch import host_of, serve_farm  # noqa: E402
+from bench.fetch import host_of, start_farm  # noqa: E402
 
 
 def fresh_database(admin_url: str) -> str:
@@ -108,12 +107,7 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--workers", default="1,2,4")
     args = parser.parse_args()
-    ready = multiprocessing.Event()
-    farm = multiprocessing.Process(
-        target=serve_farm, args=(args.port, args.feeds, args.items, args.hosts, ready), daemon=True
-    )
-    farm.start()
-    ready.wait(30)
+    farm = start_farm(args.port, args.feeds, args.items, args.hosts)
     expected = args.feeds * args.items
     print(f"farm: {args.feeds} feeds x {args.items} items; machine: {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as scratch:

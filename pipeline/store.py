@@ -835,12 +835,7 @@ class Store:
                 return None
             attached = session.scalars(
                 update(m.AlertRow)
-                .where(
-                    m.AlertRow.route == route,
-                    m.AlertRow.channel == channel,
-                    m.AlertRow.mode == "digest",
-                    m.AlertRow.status == "pending",
-                )
+                .where(*_waiting_for_digest(route, channel))
                 .values(digest_id=digest_id, status="sending")
                 .returning(m.AlertRow.id)
             ).all()
@@ -858,12 +853,7 @@ class Store:
         with self.session() as session:
             rows = session.scalars(
                 select(m.AlertRow)
-                .where(
-                    m.AlertRow.route == route,
-                    m.AlertRow.channel == channel,
-                    m.AlertRow.mode == "digest",
-                    m.AlertRow.status == "pending",
-                )
+                .where(*_waiting_for_digest(route, channel))
                 .order_by(m.AlertRow.id)
             ).all()
             stories = _digest_stories(session, rows)
@@ -1047,6 +1037,16 @@ def _insert(session: Session, model: type[m.Base]):  # type: ignore[no-untyped-d
     """INSERT with ``on_conflict_do_nothing``, in the dialect of the session's database."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model)
+
+
+def _waiting_for_digest(route: str, channel: str) -> tuple[Any, ...]:
+    alerts = m.AlertRow
+    return (
+        alerts.route == route,
+        alerts.channel == channel,
+        alerts.mode == "digest",
+        alerts.status == "pending",
+    )
 
 
 def _digest_message(session: Session, digest: m.Digest) -> DigestMessage:
