@@ -112,14 +112,17 @@ def configure(cli: Cli, farm: Farm, slack: SlackServer, smtp: SmtpServer, pg_url
 
 
 def start_worker(cli: Cli) -> subprocess.Popen:
-    return subprocess.Popen(
+    """A worker whose log goes to a file: a pipe nobody reads would fill and block it."""
+    log = Path(cli.env["HOME"]) / f"worker-{time.monotonic_ns()}.log"
+    process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "worker"],
         env=cli.env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log.open("w"),
     )
+    process.log = log  # type: ignore[attr-defined]
+    return process
 
 
 def counts(pg_url: str) -> tuple[int, int]:
@@ -151,9 +154,10 @@ def stop_all(workers: list[subprocess.Popen]) -> None:
             worker.send_signal(signal.SIGTERM)
     for worker in workers:
         try:
-            worker.communicate(timeout=20)
+            worker.wait(timeout=20)
         except subprocess.TimeoutExpired:
             worker.kill()
+            worker.wait()
 
 
 def assert_delivered_once(slack: SlackServer, smtp: SmtpServer) -> None:
@@ -177,7 +181,8 @@ def test_three_workers_split_the_work_exactly_once(
         "every feed fetched once in its interval"
     )
     assert_delivered_once(slack, smtp)
-    assert all(worker.returncode == 0 for worker in workers)
+    for worker in workers:
+        assert worker.returncode == 0, worker.log.read_text()[-3000:]
 
 
 def test_killed_worker_is_taken_over_after_its_lease(
