@@ -302,15 +302,27 @@ class Store:
     # feeds -----------------------------------------------------------------
 
     def sync_feeds(self, feeds: Sequence[FeedConfig], now: datetime) -> list[FeedState]:
-        """Make sure every configured feed has a row; return them in config order."""
+        """Make sure every configured feed has a row; return them in config order.
+
+        Several workers starting at once all do this: new rows are inserted with
+        ``ON CONFLICT DO NOTHING``, so the first one wins and the others carry on."""
         with self.session() as session:
+            known = set(session.scalars(select(m.Feed.url)))
+            missing = [
+                {"url": feed.url, "created_at": now, "consecutive_failures": 0, "enabled": True,
+                 "interval_seconds": int(feed.interval.total_seconds()), "adaptive": feed.adaptive}
+                for feed in feeds
+                if feed.url not in known
+            ]  # fmt: skip
+            if missing:
+                session.execute(
+                    _insert(session, m.Feed)
+                    .values(missing)
+                    .on_conflict_do_nothing(index_elements=["url"])
+                )
             rows = {row.url: row for row in session.scalars(select(m.Feed))}
             for feed in feeds:
-                row = rows.get(feed.url)
-                if row is None:
-                    row = m.Feed(url=feed.url, created_at=now, consecutive_failures=0, enabled=True)
-                    session.add(row)
-                    rows[feed.url] = row
+                row = rows[feed.url]
                 row.name = feed.name
                 row.interval_seconds = int(feed.interval.total_seconds())
                 row.adaptive = feed.adaptive

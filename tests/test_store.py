@@ -151,3 +151,30 @@ def test_entries_without_links_are_told_apart_by_text(store: Store) -> None:
     again = store.save_article(art("", title="Zebra news", text="Zebras."), [], [], NOW)
     assert first.duplicate_of is None and second.duplicate_of is None
     assert again.duplicate_of == second.article_id
+
+
+def test_workers_starting_together_register_feeds_once(db_url: str) -> None:
+    """Several workers sync the same feed list at the same moment on startup."""
+    import threading
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    feeds = [FeedConfig(url=f"https://x.example/{n}.xml") for n in range(200)]
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def start() -> None:
+        barrier.wait()
+        try:
+            Store(engine).sync_feeds(feeds, NOW)
+        except Exception as exc:  # the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Store(engine).counts()["feeds"] == 200
+    engine.dispose()
