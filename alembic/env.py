@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from alembic import context
+from pipeline.database import database_url, make_engine
 from pipeline.models import Base, UTCDateTime
-from pipeline.store import database_url, make_engine
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("connection"):

@@ -31,12 +31,13 @@ from .config import (
     parse_duration,
     resolve_config_dir,
 )
+from .database import data_dir, database_url, is_sqlite, open_database, redact
 from .errors import BusyError, ConfigError, WirewatchError
 from .feedlist import FeedsYaml
 from .locks import RunLock
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
-from .store import Store, data_dir, database_url, is_sqlite, open_database, redact
+from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 STALE_AFTER = timedelta(days=14)

@@ -31,8 +31,9 @@ from .config import (
     RouteConfig,
     load_config,
 )
+from .database import open_database
 from .run import CycleSummary, Pipeline, run_cycle
-from .store import Store, open_database
+from .store import Store
 
 DATA = Path(__file__).parent / "demo_data" / "stories.yaml"
 Route = tuple[int, str, bytes]

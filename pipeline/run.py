@@ -18,6 +18,7 @@ from . import metrics
 from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts, worker_id
 from .concurrency import run_all
 from .config import Config
+from .database import data_dir
 from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
@@ -25,7 +26,7 @@ from .fetch import PAGE_ACCEPT, Fetcher
 from .health import after_fetch
 from .match import Matcher, RuleSet
 from .parse import parse_feed
-from .store import FeedState, Store, data_dir
+from .store import FeedState, Store
 from .types import Extracted, FeedEntry, FetchResult, ParsedFeed
 
 log = logging.getLogger(__name__)

@@ -1,29 +1,37 @@
-"""Storage: the only module that talks SQL. Takes and returns ``pipeline.types`` data.
-
-SQLite is the embedded default (one file in the data directory); ``DATABASE_URL``
-selects PostgreSQL. The schema is owned by Alembic; ``migrate`` applies it.
+"""Storage: the only module that reads and writes rows. Takes and returns
+``pipeline.types`` data; ORM objects never leave it. Connecting and migrating live in
+``pipeline.database`` (re-exported here for convenience).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import platformdirs
-from sqlalchemy import Engine, Select, create_engine, delete, event, func, select, update
+from sqlalchemy import Engine, Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import models as m
 from .config import FeedConfig
+from .database import (
+    alembic_dir,
+    data_dir,
+    database_url,
+    is_sqlite,
+    make_engine,
+    migrate,
+    normalise_database_url,
+    open_database,
+    reason,
+    redact,
+    schema_revision,
+)
 from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
 from .errors import DatabaseError
 from .health import Health
@@ -39,139 +47,19 @@ from .types import (
 
 log = logging.getLogger(__name__)
 
-# --------------------------------------------------------------------------- engine
-
-
-def data_dir() -> Path:
-    """``WIREWATCH_DATA_DIR``, else the user data dir (``~/.local/share/wirewatch`` on Linux)."""
-    chosen = os.environ.get("WIREWATCH_DATA_DIR")
-    return Path(chosen) if chosen else Path(platformdirs.user_data_dir("wirewatch"))
-
-
-def database_url(explicit: str | None = None) -> str:
-    """The URL to use: explicit, else ``DATABASE_URL``, else SQLite in the data directory."""
-    url = explicit or os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{data_dir() / 'wirewatch.db'}"
-    return normalise_database_url(url)
-
-
-def normalise_database_url(url: str) -> str:
-    """Accept the ``postgres://`` and ``postgresql://`` forms that platforms set."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url.removeprefix(prefix)
-    return url
-
-
-def redact(url: str) -> str:
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
-
-
-def make_engine(url: str) -> Engine:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise DatabaseError(f"invalid database URL: {url!r}") from None
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    try:
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    except (ArgumentError, ImportError) as exc:
-        raise DatabaseError(f"cannot use database {redact(url)}: {exc}") from None
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
-# --------------------------------------------------------------------------- migrations
-
-
-def alembic_dir() -> Path:
-    packaged = Path(__file__).parent / "migrations"
-    if (packaged / "env.py").is_file():
-        return packaged
-    return Path(__file__).resolve().parent.parent / "alembic"
-
-
-def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
-    from alembic.config import Config as AlembicConfig
-
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(alembic_dir()))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    return config
-
-
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision."""
-    from alembic import command
-
-    config = _alembic_config(engine)
-    try:
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-    except OperationalError as exc:
-        raise DatabaseError(
-            f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}"
-        ) from None
-
-
-def schema_revision(engine: Engine) -> tuple[str | None, str]:
-    """(current revision of the database, newest revision shipped)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(_alembic_config(engine)).get_current_head() or ""
-    try:
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-    except OperationalError as exc:
-        raise DatabaseError(
-            f"database unreachable: {redact(str(engine.url))}: {_reason(exc)}"
-        ) from None
-    return current, head
-
-
-def open_database(url: str, *, auto_migrate: bool | None = None) -> Engine:
-    """An engine whose schema is current. SQLite is migrated automatically by default;
-    PostgreSQL must have been migrated (``wirewatch migrate``, the Procfile's release step)."""
-    engine = make_engine(url)
-    if auto_migrate is None:
-        auto_migrate = is_sqlite(engine)
-    if auto_migrate:
-        migrate(engine)
-        return engine
-    current, head = schema_revision(engine)
-    if current != head:
-        raise DatabaseError(
-            f"database {redact(url)} is at revision {current or 'none'}, not {head}: "
-            "run `wirewatch migrate`"
-        )
-    return engine
-
-
-def _reason(exc: SQLAlchemyError) -> str:
-    original = getattr(exc, "orig", None) or exc
-    return " ".join(str(original).split())[:300]
-
+__all__ = [
+    "Store",
+    "alembic_dir",
+    "data_dir",
+    "database_url",
+    "is_sqlite",
+    "make_engine",
+    "migrate",
+    "normalise_database_url",
+    "open_database",
+    "redact",
+    "schema_revision",
+]
 
 # --------------------------------------------------------------------------- views
 
@@ -297,7 +185,7 @@ class Store:
             with self._sessions.begin() as session:
                 yield session
         except OperationalError as exc:
-            raise DatabaseError(f"database error: {_reason(exc)}") from None
+            raise DatabaseError(f"database error: {reason(exc)}") from None
 
     # feeds -----------------------------------------------------------------
 
