@@ -655,20 +655,6 @@ class Store:
                 for row in rows
             ]
 
-    def due_alerts(self, now: datetime, limit: int = 100) -> list[PendingAlert]:
-        """Pending alerts whose next attempt is due, oldest first, without claiming them."""
-        with self.session() as session:
-            rows = session.scalars(
-                select(m.AlertRow)
-                .where(m.AlertRow.status == "pending", m.AlertRow.next_attempt_at <= now)
-                .order_by(m.AlertRow.id)
-                .limit(limit)
-            ).all()
-            return [
-                PendingAlert(row.id, row.channel, row.attempts, _message(session, row))
-                for row in rows
-            ]
-
     def mark_sent(self, alert_id: int, now: datetime) -> None:
         with self.session() as session:
             session.execute(

@@ -21,6 +21,7 @@ from pipeline.types import Article, FeedEntry, Match
 from tests.conftest import ROOT
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=2)
 BODY = " ".join(f"word{i}" for i in range(80))
 
 
@@ -95,7 +96,7 @@ def test_article_matches_and_alerts_are_written_together(store: Store) -> None:
         ("chips",),
         ("**chips**",),
     )
-    due = store.due_alerts(NOW)
+    due = store.claim_alerts("test", NOW, LEASE)
     assert [(a.channel, a.message.rule, a.message.highlights) for a in due] == [
         ("c1", "r", ("**chips**",)),
         ("c2", "r", ("**chips**",)),
@@ -121,10 +122,10 @@ def test_outbox_retry_and_dead(store: Store) -> None:
         [PlannedAlert("r", "c", "route")],
         NOW,
     )
-    [pending] = store.due_alerts(NOW)
+    [pending] = store.claim_alerts("test", NOW, LEASE)
     store.mark_failed(pending.id, "smtp down", retry_at=NOW + timedelta(minutes=5))
-    assert store.due_alerts(NOW) == []
-    [again] = store.due_alerts(NOW + timedelta(minutes=5))
+    assert store.claim_alerts("test", NOW, LEASE) == []
+    [again] = store.claim_alerts("test", NOW + timedelta(minutes=5), LEASE)
     assert again.attempts == 1
     store.mark_failed(again.id, "550 no such user", retry_at=None)
     [dead] = store.alerts("dead")
