@@ -1,10 +1,9 @@
 import gzip
 import json
-import re
-from collections import Counter
 
 import pytest
 
+from bench.extract import f1
 from pipeline.extract import build_article, extract_page
 from pipeline.types import FeedEntry
 from tests.conftest import SHARED, article_html
@@ -58,19 +57,6 @@ def test_hostile_html_does_not_raise() -> None:
         extract_page(html, "https://x.example/a", max_bytes=50_000)
 
 
-def _f1(expected: str, got: str) -> float:
-    def shingles(text: str) -> Counter:
-        tokens = re.findall(r"\w+", text)
-        return Counter(tuple(tokens[i : i + 4]) for i in range(max(len(tokens) - 3, 0)))
-
-    truth, pred = shingles(expected), shingles(got)
-    overlap = sum((truth & pred).values())
-    if not truth or not pred or not overlap:
-        return 0.0
-    precision, recall = overlap / sum(pred.values()), overlap / sum(truth.values())
-    return 2 * precision * recall / (precision + recall)
-
-
 @pytest.mark.skipif(
     not (SHARED / "corpora/extraction").is_dir(), reason="../shared/corpora not present"
 )
@@ -82,7 +68,7 @@ def test_extraction_quality_on_real_pages() -> None:
     for key in sorted(truth)[:40]:
         html = gzip.decompress((root / "html" / f"{key}.html.gz").read_bytes())
         page = extract_page(html, truth[key]["url"], max_bytes=3_000_000)
-        scores.append(_f1(truth[key]["articleBody"], page.text if page else ""))
+        scores.append(f1(truth[key]["articleBody"], page.text if page else ""))
     mean = sum(scores) / len(scores)
     print(f"extraction F1 over {len(scores)} real pages: {mean:.3f}")
     assert mean >= 0.85
