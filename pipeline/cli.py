@@ -641,17 +641,48 @@ def rules_check(env: Env, rules_file: Path | None) -> None:
 @click.argument("rules_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.argument("articles", type=click.File("r", encoding="utf-8"))
 @click.option("--examples", default=3, show_default=True, help="Examples shown per rule.")
+@click.option(
+    "--labels",
+    "labels_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="JSON Lines labels (id, label core|related|quiet, rule?): print precision, "
+    "recall and F1 overall and per rule, with the false positives and negatives.",
+)
+@click.option(
+    "--unlabelled",
+    type=click.Choice(["ignore", "quiet"]),
+    default="ignore",
+    show_default=True,
+    help="With --labels: leave unlabelled articles out, or count them as quiet.",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --labels: one JSON object.")
 @click.pass_obj
 @friendly_errors
-def rules_test(env: Env, rules_file: Path, articles: Any, examples: int) -> None:
+def rules_test(
+    env: Env,
+    rules_file: Path,
+    articles: Any,
+    examples: int,
+    labels_file: Path | None,
+    unlabelled: str,
+    as_json: bool,
+) -> None:
     """Try a draft RULES_FILE on an archive (ARTICLES: JSON Lines, or - for stdin).
 
     Prints, for each rule, how many articles it matched and a few examples with their
     evidence, so a rule can be judged before it is deployed. Nothing is stored or sent.
+    With --labels, measures the rules against labelled articles instead (docs/rules.md).
     """
     from .replay import parse_item
 
     _, ruleset = _load_ruleset(env, rules_file)
+    if labels_file is not None or as_json:
+        from .rules_test import run_labelled
+
+        if labels_file is None:
+            raise click.UsageError("--json needs --labels")
+        click.echo(run_labelled(ruleset, articles, labels_file, unlabelled == "quiet", as_json))
+        return
     hits: dict[str, list[tuple[Any, str, str]]] = {rule.name: [] for rule in ruleset.rules}
     total = unmatched = 0
     for number, line in enumerate(articles, start=1):
