@@ -50,6 +50,8 @@ def test_each_category_is_caught_by_its_rule(cli: Cli, tmp_path: Path) -> None:
         "entity-list",
         "bis-rules-and-fdpr",
         "china-chip-sales",
+        "third-country-chip-deals",
+        "chip-export-legislation",
         "chip-smuggling-enforcement",
         "allied-chip-tool-controls",
         "china-countermeasures",
