@@ -673,33 +673,21 @@ def rules_test(
     evidence, so a rule can be judged before it is deployed. Nothing is stored or sent.
     With --labels, measures the rules against labelled articles instead (docs/rules.md).
     """
-    from .replay import parse_item
+    from .rules_test import predict, run_labelled, to_stderr
 
     _, ruleset = _load_ruleset(env, rules_file)
     if labels_file is not None or as_json:
-        from .rules_test import run_labelled
-
         if labels_file is None:
             raise click.UsageError("--json needs --labels")
         click.echo(run_labelled(ruleset, articles, labels_file, unlabelled == "quiet", as_json))
         return
     hits: dict[str, list[tuple[Any, str, str]]] = {rule.name: [] for rule in ruleset.rules}
-    total = unmatched = 0
-    for number, line in enumerate(articles, start=1):
-        if not line.strip():
-            continue
-        try:
-            item_id, article = parse_item(line)
-        except ValueError as exc:
-            click.echo(f"line {number}: skipped: {exc}", err=True)
-            continue
-        total += 1
-        found = ruleset.analyse(article).matches
-        unmatched += not found
-        for match in found:
-            evidence = match.highlights[0] if match.highlights else ""
-            hits[match.rule].append((item_id, article.title, evidence))
-    click.echo(f"{total} articles, {total - unmatched} matched at least one rule")
+    predictions = predict(articles, ruleset, to_stderr)
+    for prediction in predictions:
+        for hit in prediction.hits:
+            hits[hit.rule].append((prediction.id, prediction.title, hit.evidence))
+    total, matched = len(predictions), sum(bool(p.hits) for p in predictions)
+    click.echo(f"{total} articles, {matched} matched at least one rule")
     for name, found in hits.items():
         click.echo(f"\n{name}: {len(found)} matches")
         for item_id, title, evidence in found[:examples]:

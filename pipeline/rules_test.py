@@ -1,7 +1,8 @@
-"""The I/O shell of ``wirewatch rules test ... --labels``: read, match, evaluate, print.
+"""The I/O shell of ``wirewatch rules test``: read ARTICLES, match, and with ``--labels``
+read the labels and evaluate.
 
-The figures come from ``evaluate.py`` (pure); this module only reads ARTICLES and the
-labels file, runs the rule set over each article and hands both over.
+The figures come from ``evaluate.py`` (pure); this module only reads the inputs, runs the
+rule set over each article and hands predictions and labels over.
 """
 
 from __future__ import annotations
@@ -61,11 +62,12 @@ def run_labelled(
 ) -> str:
     """The whole ``rules test --labels`` command: the report to print (text or JSON)."""
     names = [rule.name for rule in ruleset.rules]
-    evaluation = evaluate_file(lines, ruleset, names, labels_path, unlabelled_quiet, _warn)
+    evaluation = evaluate_file(lines, ruleset, names, labels_path, unlabelled_quiet, to_stderr)
     for note in evaluation.notes:
-        _warn(f"note: {note}")
+        to_stderr(f"note: {note}")
     return json.dumps(evaluation.to_dict(), ensure_ascii=False) if as_json else render(evaluation)
 
 
-def _warn(message: str) -> None:
+def to_stderr(message: str) -> None:
+    """One line on stderr (a skipped input line, a note about the labels)."""
     click.echo(message, err=True)
