@@ -38,7 +38,7 @@ class Label:
 
 
 @dataclass(frozen=True)
-class Hit:
+class RuleHit:
     """One rule that matched an article, with its score and first piece of evidence."""
 
     rule: str
@@ -50,9 +50,9 @@ class Hit:
 class Prediction:
     id: str
     title: str
-    hits: tuple[Hit, ...] = ()
+    hits: tuple[RuleHit, ...] = ()
 
-    def hit(self, rule: str) -> Hit | None:
+    def hit(self, rule: str) -> RuleHit | None:
         return next((hit for hit in self.hits if hit.rule == rule), None)
 
 

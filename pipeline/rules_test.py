@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from .evaluate import Evaluation, Hit, LabelsError, Prediction, evaluate, parse_labels, render
+from .evaluate import Evaluation, LabelsError, Prediction, RuleHit, evaluate, parse_labels, render
 from .match import Matcher, RuleSet
 from .replay import parse_item
 
@@ -32,7 +32,7 @@ def predict(
             warn(f"line {number}: skipped: {exc}")
             continue
         hits = tuple(
-            Hit(match.rule, match.score, match.highlights[0] if match.highlights else "")
+            RuleHit(match.rule, match.score, match.highlights[0] if match.highlights else "")
             for match in matcher.analyse(article).matches
         )
         predictions.append(Prediction(str(item_id), article.title, hits))

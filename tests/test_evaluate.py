@@ -4,10 +4,10 @@ import pytest
 
 from pipeline.evaluate import (
     Figures,
-    Hit,
     Label,
     LabelsError,
     Prediction,
+    RuleHit,
     evaluate,
     parse_labels,
     render,
@@ -18,11 +18,11 @@ RULES = ["exports", "sales"]
 
 def predictions() -> list[Prediction]:
     return [
-        Prediction("a", "Export curbs on chips", (Hit("exports", 4.5, "**Export curbs**"),)),
-        Prediction("b", "Nvidia may sell to China", (Hit("sales", 3.0, "**sell**"),)),
+        Prediction("a", "Export curbs on chips", (RuleHit("exports", 4.5, "**Export curbs**"),)),
+        Prediction("b", "Nvidia may sell to China", (RuleHit("sales", 3.0, "**sell**"),)),
         Prediction("c", "Chip smuggling ring", ()),
-        Prediction("d", "Potato chip exports", (Hit("exports", 3.0, "**chip exports**"),)),
-        Prediction("e", "Rare earth curbs", (Hit("exports", 1.0, "curbs"),)),
+        Prediction("d", "Potato chip exports", (RuleHit("exports", 3.0, "**chip exports**"),)),
+        Prediction("e", "Rare earth curbs", (RuleHit("exports", 1.0, "curbs"),)),
         Prediction("f", "Weather", ()),
     ]
 
