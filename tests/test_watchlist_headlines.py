@@ -81,3 +81,17 @@ def test_each_class_of_headline_alerts(watchlist: RuleSet, headline: str, rule: 
 )
 def test_near_misses_stay_quiet(watchlist: RuleSet, headline: str) -> None:
     assert rules_hit(watchlist, headline) == set()
+
+
+def test_chip_exports_need_a_control_word_next_to_them(watchlist: RuleSet) -> None:
+    """Potato chip exports stay quiet even when the story mentions rules further on."""
+    article = Article(
+        url="test:",
+        title="Potato chip exports hit a record",
+        text="Growers were pleased. The association warned that new packaging rules would raise costs.",
+        source="test",
+        canonical_url="test:",
+        published=None,
+        extraction="test",
+    )
+    assert watchlist.analyse(article).matches == ()
