@@ -20,17 +20,20 @@ def watchlist() -> RuleSet:
     return RuleSet.from_config(rules, "rules.yaml", load_entities(Path(CONFIG)).entities)
 
 
-def rules_hit(watchlist: RuleSet, headline: str) -> set[str]:
-    article = Article(
+def article(title: str, text: str = "") -> Article:
+    return Article(
         url="test:",
-        title=headline,
-        text="",
+        title=title,
+        text=text,
         source="test",
         canonical_url="test:",
         published=None,
         extraction="test",
     )
-    return {match.rule for match in watchlist.analyse(article).matches}
+
+
+def rules_hit(watchlist: RuleSet, headline: str) -> set[str]:
+    return {match.rule for match in watchlist.analyse(article(headline)).matches}
 
 
 @pytest.mark.parametrize(
@@ -85,13 +88,8 @@ def test_near_misses_stay_quiet(watchlist: RuleSet, headline: str) -> None:
 
 def test_chip_exports_need_a_control_word_next_to_them(watchlist: RuleSet) -> None:
     """Potato chip exports stay quiet even when the story mentions rules further on."""
-    article = Article(
-        url="test:",
-        title="Potato chip exports hit a record",
-        text="Growers were pleased. The association warned that new packaging rules would raise costs.",
-        source="test",
-        canonical_url="test:",
-        published=None,
-        extraction="test",
+    story = article(
+        "Potato chip exports hit a record",
+        "Growers were pleased. The association warned that new packaging rules would raise costs.",
     )
-    assert watchlist.analyse(article).matches == ()
+    assert watchlist.analyse(story).matches == ()
