@@ -190,15 +190,17 @@ class ExtractorPool:
 
                 self._pool = ProcessPool(
                     max_workers=self.size,
-                    initializer=_limit_memory,
-                    initargs=(self.memory_mb,),
+                    initializer=_start_worker,
+                    initargs=(self.memory_mb, self.function),
                     context=multiprocessing.get_context("spawn"),
                 )
             return self._pool
 
 
-def _limit_memory(memory_mb: int) -> None:
-    """Cap a worker process's address space: a page that balloons kills one process."""
+def _start_worker(memory_mb: int, function: ExtractFunction) -> None:
+    """Cap a worker process's address space: a page that balloons kills one process.
+    ``function`` is passed only so that unpickling it imports its module (trafilatura)
+    now, before the first page's time limit starts."""
     with contextlib.suppress(ValueError, OSError):
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
