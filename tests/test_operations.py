@@ -64,12 +64,16 @@ def test_overlapping_run_once_exits_with_code_4(
 
 def test_second_worker_on_sqlite_is_refused(cli: Cli) -> None:
     write_config(Path(cli.env["WIREWATCH_CONFIG"]), feeds=[])
-    worker = popen(cli, "worker")
+    log = Path(cli.env["HOME"]) / "first-worker.log"
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "worker"],
+        env=cli.env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
     try:
-        assert wait_for(
-            lambda: (Path(cli.env["WIREWATCH_DATA_DIR"]) / "wirewatch.db.lock").exists()
-        )
-        time.sleep(0.5)
+        assert wait_for(lambda: "worker started" in log.read_text()), "it holds the lock"
         second = cli("worker", timeout=30)
         assert second.returncode == 4 and "SQLite runs one worker at a time" in second.stderr
     finally:

@@ -197,7 +197,6 @@ def test_killed_worker_is_taken_over_after_its_lease(
         if len(http_server.requests) >= 8:
             break
         time.sleep(0.1)
-    time.sleep(0.5)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     farm.hold.set()

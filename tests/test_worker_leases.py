@@ -101,9 +101,11 @@ def test_a_digest_killed_mid_send_is_sent_once_after_a_restart(
     assert "0 sent" in cli("run-once").stdout, "digest alerts wait for the digest"
     slack.hold = threading.Event()
     sender = start(cli, "digest")
-    assert wait_for(lambda: slack.attempts == 1), "the digest is being sent"
-    sender.send_signal(signal.SIGKILL)
-    sender.wait(timeout=30)
+    try:
+        assert wait_for(lambda: slack.attempts == 1), "the digest is being sent"
+    finally:
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=30)
     slack.hold.set()  # the killed send was never accepted
     assert rows(db_url, "select status from digests") == [("sending",)]
 
@@ -134,9 +136,11 @@ def test_a_worker_killed_mid_feed_has_its_feed_finished_by_the_next(
     (config / "feeds.yaml").write_text(yaml.safe_dump(feeds))
     (config / "settings.yaml").write_text(yaml.safe_dump({"worker": {"feed_lease": "2s"}}))
     doomed = start(cli, "worker")
-    assert wait_for(lambda: http_server.requests["/page.html"]), "mid-feed: fetching a page"
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait(timeout=30)
+    try:
+        assert wait_for(lambda: http_server.requests["/page.html"]), "mid-feed: fetching a page"
+    finally:
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(timeout=30)
     http_server.add(
         "/page.html", article_html(STORIES[0][0], [STORIES[0][1]] * 3), content_type="text/html"
     )
