@@ -138,7 +138,7 @@ def counts(pg_url: str) -> tuple[int, int]:
     return fetched, sent
 
 
-def wait_until_done(pg_url: str, timeout: float = 90) -> tuple[int, int]:
+def wait_until_done(pg_url: str, timeout: float = 300) -> tuple[int, int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fetched, sent = counts(pg_url)

@@ -91,21 +91,37 @@ def _send_batch(
         for pending in batch:
             if stop.is_set():
                 break
-            waiting.discard(pending.id)
             if pending.channel in paused:
                 store.release_alerts([pending.id], owner, retry_at=paused[pending.channel])
-                continue
-            # Renew per send, the rest of the batch with it: however slow the sends
-            # before it were, an alert is still ours when its turn comes.
-            held = store.renew_alerts([pending.id, *waiting], owner, now() + settings.lease)
-            if pending.id in held:
-                _send_alert(store, channels, settings, now, owner, pending, paused, report)
             else:
-                report.lost += 1
-                log.warning("alert %s: lease lost before sending; left to its new holder",
-                            pending.message.key)  # fmt: skip
+                _renew_and_send(store, channels, settings, now, owner, pending, waiting, paused,
+                                report)  # fmt: skip
+            waiting.discard(pending.id)
     if waiting:  # stopped: hand the rest back now rather than when the lease expires
         store.release_alerts(sorted(waiting), owner)
+
+
+def _renew_and_send(
+    store: Store,
+    channels: Mapping[str, Channel],
+    settings: DeliverySettings,
+    now: Callable[[], datetime],
+    owner: str,
+    pending: PendingAlert,
+    waiting: set[int],
+    paused: dict[str, datetime],
+    report: DeliveryReport,
+) -> None:
+    """Renew per send, the rest of the batch with it (the background renewal keeps
+    covering the alert in progress): however slow the sends before it were, an alert
+    is still ours when its turn comes, or someone else's and not sent here."""
+    held = store.renew_alerts(sorted(waiting), owner, now() + settings.lease)
+    if pending.id in held:
+        _send_alert(store, channels, settings, now, owner, pending, paused, report)
+    else:
+        report.lost += 1
+        log.warning("alert %s: lease lost before sending; left to its new holder",
+                    pending.message.key)  # fmt: skip
 
 
 def _send_alert(
