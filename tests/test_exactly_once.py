@@ -19,7 +19,7 @@ from pipeline.alert import deliver, retry_digests, send_digest, send_missed_dige
 from pipeline.alert.slack import SlackSink
 from pipeline.config import DeliverySettings, RouteConfig, SlackChannel
 from pipeline.errors import ChannelError
-from pipeline.store import PlannedAlert, Store, make_engine, migrate
+from pipeline.store import PlannedAlert, Store
 from pipeline.types import Article, Match
 from tests.conftest import LocalServer
 
@@ -44,11 +44,8 @@ class Clock:
 
 
 @pytest.fixture
-def store(db_url: str):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
+def store(migrated_store: Store) -> Store:
+    return migrated_store
 
 
 def seed(store: Store, count: int, channels=("slack",), mode: str = "instant", route="all"):
@@ -253,16 +250,21 @@ class DigestDesk:
             self.digests.append(digest)
 
 
-def test_concurrent_digest_retries_send_it_once(store: Store) -> None:
-    seed(store, 2, channels=("desk",), mode="digest", route="morning")
+def failed_digest(store: Store, stories: int) -> tuple[Clock, DigestDesk, DeliverySettings]:
+    """A digest whose first send failed, now due for its retry."""
+    seed(store, stories, channels=("desk",), mode="digest", route="morning")
     clock = Clock()
     desk = DigestDesk()
     desk.failing = True
     settings = DeliverySettings(lease=LEASE, retry_base=timedelta(seconds=10))
-    first = send_digest(store, {"desk": desk}, DIGEST, START, settings, clock)
-    assert first.retrying == 1
+    assert send_digest(store, {"desk": desk}, DIGEST, START, settings, clock).retrying == 1
     desk.failing = False
     clock.advance(timedelta(minutes=5))
+    return clock, desk, settings
+
+
+def test_concurrent_digest_retries_send_it_once(store: Store) -> None:
+    clock, desk, settings = failed_digest(store, 2)
 
     finished = threading.Semaphore(0)
     rivals = 3
@@ -326,14 +328,7 @@ def test_a_missed_digest_tick_is_sent_late_once(store: Store) -> None:
 
 
 def test_retry_digests_takes_one_claim_at_a_time(store: Store) -> None:
-    seed(store, 1, channels=("desk",), mode="digest", route="morning")
-    clock = Clock()
-    desk = DigestDesk()
-    desk.failing = True
-    settings = DeliverySettings(lease=LEASE, retry_base=timedelta(seconds=10))
-    send_digest(store, {"desk": desk}, DIGEST, START, settings, clock)
-    desk.failing = False
-    clock.advance(timedelta(minutes=1))
+    clock, desk, settings = failed_digest(store, 1)
     [pending] = store.claim_digests("other", clock(), LEASE)
     report = deliver(store, {"desk": desk}, settings, clock)
     assert report.sent == 0, "held by another sender"

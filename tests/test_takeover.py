@@ -12,7 +12,7 @@ import pytest
 from pipeline.extract import ExtractorPool
 from pipeline.fetch import FetchResult
 from pipeline.health import after_fetch
-from pipeline.store import STALE_HEARTBEAT, Store, make_engine, migrate
+from pipeline.store import STALE_HEARTBEAT, Store
 from pipeline.types import Article, Match
 from tests.extract_helpers import hang_on_request
 
@@ -21,11 +21,8 @@ LEASE = timedelta(minutes=5)
 
 
 @pytest.fixture
-def store(db_url: str):
-    engine = make_engine(db_url)
-    migrate(engine)
-    yield Store(engine)
-    engine.dispose()
+def store(migrated_store: Store) -> Store:
+    return migrated_store
 
 
 def one_feed(store: Store):

@@ -159,16 +159,29 @@ def test_a_worker_killed_mid_feed_has_its_feed_finished_by_the_next(
     assert "maximum number of running instances" not in successor.log.read_text()
 
 
-def test_first_sigterm_finishes_the_current_send_and_stops(
+def stuck_in_a_send_then_sigterm(
     cli: Cli, http_server: LocalServer, slack: SlackServer, db_url: str
-) -> None:
+) -> subprocess.Popen:
+    """A worker sending its first alert to a Slack that does not answer, then SIGTERM."""
     configure(cli, http_server, slack, db_url, {})
     slack.hold = threading.Event()
     worker = start(cli, "worker")
     try:
-        assert wait_for(lambda: slack.attempts == 1), "the worker is sending the first alert"
+        assert wait_for(lambda: slack.attempts == 1), "the worker is stuck in a send"
         worker.send_signal(signal.SIGTERM)
         assert wait_for(lambda: "received SIGTERM" in worker.log.read_text())
+    except BaseException:
+        slack.hold.set()
+        worker.kill()
+        raise
+    return worker
+
+
+def test_first_sigterm_finishes_the_current_send_and_stops(
+    cli: Cli, http_server: LocalServer, slack: SlackServer, db_url: str
+) -> None:
+    worker = stuck_in_a_send_then_sigterm(cli, http_server, slack, db_url)
+    try:
         slack.hold.set()  # the send in progress ends (unanswered)
         worker.wait(timeout=60)
     finally:
@@ -184,13 +197,8 @@ def test_first_sigterm_finishes_the_current_send_and_stops(
 def test_second_sigterm_stops_at_once(
     cli: Cli, http_server: LocalServer, slack: SlackServer, db_url: str
 ) -> None:
-    configure(cli, http_server, slack, db_url, {})
-    slack.hold = threading.Event()
-    worker = start(cli, "worker")
+    worker = stuck_in_a_send_then_sigterm(cli, http_server, slack, db_url)
     try:
-        assert wait_for(lambda: slack.attempts == 1), "the worker is stuck in a send"
-        worker.send_signal(signal.SIGTERM)
-        assert wait_for(lambda: "received SIGTERM" in worker.log.read_text())
         assert worker.poll() is None, "the first SIGTERM waits for the send in progress"
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=20)  # well inside the 30 s the send would still take

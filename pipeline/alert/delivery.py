@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .. import metrics
@@ -52,109 +53,90 @@ def deliver(
 ) -> DeliveryReport:
     """Send up to ``limit`` due instant alerts, each once, ``BATCH`` claimed at a time;
     one failing channel never stops the others. Due digest retries go out too."""
-    report = DeliveryReport()
-    owner = owner or claim_owner("deliver")
-    stop = stop or threading.Event()
-    paused: dict[str, datetime] = {}
+    run = _Run(store, channels, settings, now, owner or claim_owner("deliver"),
+               stop or threading.Event())  # fmt: skip
     handled = 0
-    while handled < limit and not stop.is_set():
+    while handled < limit and not run.stop.is_set():
         batch = store.claim_alerts(
-            owner, now(), settings.lease, min(BATCH, limit - handled), skip_channels=paused
+            run.owner, now(), settings.lease, min(BATCH, limit - handled), skip_channels=run.paused
         )
         if not batch:
             break
         handled += len(batch)
-        _send_batch(store, channels, settings, now, owner, batch, paused, stop, report)
-    if not stop.is_set():
-        retry_digests(store, channels, settings, now, report, owner=owner, stop=stop)
-    return report
+        run.send_batch(batch)
+    if not run.stop.is_set():
+        retry_digests(store, channels, settings, now, run.report, owner=run.owner, stop=run.stop)
+    return run.report
 
 
-def _send_batch(
-    store: Store,
-    channels: Mapping[str, Channel],
-    settings: DeliverySettings,
-    now: Callable[[], datetime],
-    owner: str,
-    batch: Sequence[PendingAlert],
-    paused: dict[str, datetime],
-    stop: threading.Event,
-    report: DeliveryReport,
-) -> None:
-    """Send one claimed batch, renewing the lease on what is left of it meanwhile."""
-    waiting = {pending.id for pending in batch}
+@dataclass
+class _Run:
+    """One ``deliver`` call: who it is, what it has done, which channels rest."""
 
-    def renew() -> None:
-        store.renew_alerts(sorted(waiting), owner, now() + settings.lease)
+    store: Store
+    channels: Mapping[str, Channel]
+    settings: DeliverySettings
+    now: Callable[[], datetime]
+    owner: str
+    stop: threading.Event
+    report: DeliveryReport = field(default_factory=DeliveryReport)
+    paused: dict[str, datetime] = field(default_factory=dict)
+    """Channel -> until when it asked us to wait (429 with Retry-After)."""
 
-    with renewing(renew, settings.lease.total_seconds() / 3, "alert lease renewal"):
-        for pending in batch:
-            if stop.is_set():
-                break
-            if pending.channel in paused:
-                store.release_alerts([pending.id], owner, retry_at=paused[pending.channel])
-            else:
-                _renew_and_send(store, channels, settings, now, owner, pending, waiting, paused,
-                                report)  # fmt: skip
-            waiting.discard(pending.id)
-    if waiting:  # stopped: hand the rest back now rather than when the lease expires
-        store.release_alerts(sorted(waiting), owner)
+    def send_batch(self, batch: Sequence[PendingAlert]) -> None:
+        """Send one claimed batch, renewing the lease on what is left of it meanwhile."""
+        waiting = {pending.id for pending in batch}
 
+        def renew() -> set[int]:
+            return self.store.renew_alerts(sorted(waiting), self.owner, self.lease_end())
 
-def _renew_and_send(
-    store: Store,
-    channels: Mapping[str, Channel],
-    settings: DeliverySettings,
-    now: Callable[[], datetime],
-    owner: str,
-    pending: PendingAlert,
-    waiting: set[int],
-    paused: dict[str, datetime],
-    report: DeliveryReport,
-) -> None:
-    """Renew per send, the rest of the batch with it (the background renewal keeps
-    covering the alert in progress): however slow the sends before it were, an alert
-    is still ours when its turn comes, or someone else's and not sent here."""
-    held = store.renew_alerts(sorted(waiting), owner, now() + settings.lease)
-    if pending.id in held:
-        _send_alert(store, channels, settings, now, owner, pending, paused, report)
-    else:
-        report.lost += 1
-        log.warning("alert %s: lease lost before sending; left to its new holder",
-                    pending.message.key)  # fmt: skip
+        with renewing(renew, self.settings.lease.total_seconds() / 3, "alert lease renewal"):
+            for pending in batch:
+                if self.stop.is_set():
+                    break
+                if pending.channel in self.paused:
+                    until = self.paused[pending.channel]
+                    self.store.release_alerts([pending.id], self.owner, retry_at=until)
+                elif pending.id in renew():
+                    # Renewed per send with the rest of the batch (and in the background
+                    # while it is sent): however slow the sends before it were, the
+                    # alert is still ours, or someone else's and not sent here.
+                    self.send(pending)
+                else:
+                    self.report.lost += 1
+                    log.warning("alert %s: lease lost before sending; left to its new holder",
+                                pending.message.key)  # fmt: skip
+                waiting.discard(pending.id)
+        if waiting:  # stopped: hand the rest back now rather than when the lease expires
+            self.store.release_alerts(sorted(waiting), self.owner)
 
+    def send(self, pending: PendingAlert) -> None:
+        channel = self.channels.get(pending.channel)
+        try:
+            if channel is None:
+                raise ChannelError(f"no channel named {pending.channel!r}", permanent=False)
+            channel.send(pending.message)
+        except Exception as exc:
+            self.failed(pending, as_channel_error(exc))
+            return
+        if not self.store.mark_sent(pending.id, self.now(), owner=self.owner):
+            self.lost(pending.message.key)
+        self.report.sent += 1
+        metrics.DELIVERIES.labels("sent").inc()
 
-def _send_alert(
-    store: Store,
-    channels: Mapping[str, Channel],
-    settings: DeliverySettings,
-    now: Callable[[], datetime],
-    owner: str,
-    pending: PendingAlert,
-    paused: dict[str, datetime],
-    report: DeliveryReport,
-) -> None:
-    channel = channels.get(pending.channel)
-    try:
-        if channel is None:
-            raise ChannelError(f"no channel named {pending.channel!r}", permanent=False)
-        channel.send(pending.message)
-    except Exception as exc:
-        error = as_channel_error(exc)
-        retry_at = next_attempt(error, pending.attempts + 1, settings, now())
-        if not store.mark_failed(pending.id, str(error), retry_at=retry_at, owner=owner):
-            _lost(report, pending.message.key)
+    def failed(self, pending: PendingAlert, error: ChannelError) -> None:
+        retry_at = next_attempt(error, pending.attempts + 1, self.settings, self.now())
+        if not self.store.mark_failed(pending.id, str(error), retry_at=retry_at, owner=self.owner):
+            self.lost(pending.message.key)
         if error.retry_after is not None and retry_at is not None:
-            paused[pending.channel] = retry_at  # the channel asked us to wait: all of it
-            store.postpone_channel(pending.channel, retry_at)
-        count_failure(report, pending.message.key, pending.channel, error, retry_at)
-        return
-    if not store.mark_sent(pending.id, now(), owner=owner):
-        _lost(report, pending.message.key)
-    report.sent += 1
-    metrics.DELIVERIES.labels("sent").inc()
+            self.paused[pending.channel] = retry_at  # the channel asked us to wait: all of it
+            self.store.postpone_channel(pending.channel, retry_at)
+        count_failure(self.report, pending.message.key, pending.channel, error, retry_at)
 
+    def lease_end(self) -> datetime:
+        return self.now() + self.settings.lease
 
-def _lost(report: DeliveryReport, key: str) -> None:
-    report.lost += 1
-    log.error("%s: its lease was lost while sending; another deliverer may send it again", key)
+    def lost(self, key: str) -> None:
+        self.report.lost += 1
+        log.error("%s: its lease was lost while sending; another deliverer may send it again",
+                  key)  # fmt: skip
