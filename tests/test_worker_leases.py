@@ -208,3 +208,18 @@ def test_second_sigterm_stops_at_once(
             worker.kill()
     assert worker.returncode == 128 + signal.SIGTERM
     assert "stopping now" in worker.log.read_text()
+
+
+def test_poll_ticks_beyond_the_poll_slots_pass_quietly(caplog) -> None:
+    """Both poll slots busy: a further tick returns at once, touching nothing, instead of
+    APScheduler logging "maximum number of running instances reached" every second."""
+    from types import SimpleNamespace
+
+    from pipeline.worker import POLL_JOBS, _poll_if_a_slot_is_free
+
+    slots = threading.BoundedSemaphore(POLL_JOBS)
+    for _ in range(POLL_JOBS):
+        slots.acquire()
+    no_store = SimpleNamespace(stop=threading.Event())  # a claim would raise AttributeError
+    _poll_if_a_slot_is_free(no_store, slots)
+    assert caplog.records == []
