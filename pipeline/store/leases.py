@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, update
+from sqlalchemy import ColumnElement, Select, update
 from sqlalchemy.orm import Session
 
 
@@ -86,13 +86,3 @@ def release(
         .returning(model.id)
     ).all()
     return set(released)
-
-
-def holders(session: Session, model: Any, now: datetime) -> dict[int, tuple[str, datetime]]:
-    """Row id -> (owner, lease end) for every live lease on ``model``."""
-    rows = session.execute(
-        select(model.id, model.lease_owner, model.lease_until).where(
-            model.lease_owner.is_not(None), model.lease_until >= now
-        )
-    ).all()
-    return {row_id: (owner, until) for row_id, owner, until in rows}
