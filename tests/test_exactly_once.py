@@ -335,3 +335,22 @@ def test_retry_digests_takes_one_claim_at_a_time(store: Store) -> None:
     assert store.finish_digest(pending.id, clock(), owner="other")
     retry_digests(store, {"desk": desk}, settings, clock, report)
     assert report.sent == 0 and desk.digests == []
+
+
+def test_a_failed_alert_is_not_retried_within_the_same_run(
+    store: Store, http_server: LocalServer
+) -> None:
+    """Time runs on while a run delivers; an alert whose retry falls due meanwhile waits
+    for the next run instead of being claimed again by this one."""
+    seed(store, 1)
+    clock = Clock()
+    webhook = Webhook(http_server, clock)
+    webhook.answers = {n: (500, {}) for n in range(1, 20)}
+
+    def ticking() -> datetime:
+        clock.advance(timedelta(seconds=20))  # every look at the clock: 20 s later
+        return clock()
+
+    settings = DeliverySettings(lease=LEASE, retry_base=timedelta(seconds=1))
+    report = deliver(store, {"slack": webhook.channel()}, settings, ticking)
+    assert webhook.requests == 1 and report.retrying == 1

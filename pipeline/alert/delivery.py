@@ -55,11 +55,13 @@ def deliver(
     one failing channel never stops the others. Due digest retries go out too."""
     run = _Run(store, channels, settings, now, owner or claim_owner("deliver"),
                stop or threading.Event())  # fmt: skip
+    started = now()  # an alert that fails in this run is retried in a later one
     handled = 0
     while handled < limit and not run.stop.is_set():
         batch = store.claim_alerts(
-            run.owner, now(), settings.lease, min(BATCH, limit - handled), skip_channels=run.paused
-        )
+            run.owner, now(), settings.lease, min(BATCH, limit - handled),
+            skip_channels=run.paused, due_by=started,
+        )  # fmt: skip
         if not batch:
             break
         handled += len(batch)

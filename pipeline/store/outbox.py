@@ -30,16 +30,17 @@ class OutboxStore(StoreBase):
         limit: int = 200,
         *,
         skip_channels: Collection[str] = (),
+        due_by: datetime | None = None,
     ) -> list[PendingAlert]:
-        """Take due instant alerts for sending: pending ones whose attempt is due, and ones
-        whose sender's lease expired (it died). Alerts to ``skip_channels`` (paused after
-        a 429) are left for later."""
+        """Take due instant alerts for sending: pending ones whose attempt is due (by
+        ``due_by``, default ``now``), and ones whose sender's lease expired (it died).
+        Alerts to ``skip_channels`` (paused after a 429) are left for later."""
         alerts = m.AlertRow
         eligible = (
             select(alerts.id)
             .where(
                 alerts.mode == "instant",
-                ((alerts.status == "pending") & (alerts.next_attempt_at <= now))
+                ((alerts.status == "pending") & (alerts.next_attempt_at <= (due_by or now)))
                 | (alerts.status == "sending"),
             )
             .order_by(alerts.id)
