@@ -256,11 +256,17 @@ def status(env: Env, as_json: bool) -> None:
         f"{alerts['sent']} sent, {alerts['dead']} dead"
     )
     for record in figures["workers"]:
-        since = record["stopped"] or record["heartbeat"]
-        state = "stopped" if record["stopped"] else "last heartbeat"
-        click.echo(f"worker {record['worker']}: started {record['started']}, {state} {since}")
+        click.echo(_worker_line(record))
     if not figures["workers"]:
         click.echo("no worker has run against this database")
+
+
+def _worker_line(record: dict[str, Any]) -> str:
+    line = f"worker {record['worker']}: started {record['started']}, "
+    if record["stopped"]:
+        return line + f"stopped {record['stopped']}"
+    line += f"last heartbeat {record['heartbeat']} ({record['heartbeat_age_seconds']:.0f} s ago)"
+    return line + (", STALE: presumed dead; its leases expire" if record["stale"] else "")
 
 
 @cli.command()
@@ -365,6 +371,8 @@ def feeds(ctx: click.Context) -> None:
             click.echo(f"    error: {state.last_error}")
         if state.fetch_url:
             click.echo(f"    moved permanently to {state.fetch_url} (update feeds.yaml)")
+        if state.leased(now):
+            click.echo(f"    leased by {state.lease_owner} until {_when(state.lease_until)}")
         latest = newest.get(state.id)
         if state.last_success_at and latest and now - latest > STALE_AFTER:
             click.echo(f"    stale: newest item from {_when(latest)}; the feed may be frozen")
@@ -532,6 +540,8 @@ def alerts(ctx: click.Context, status: str | None, limit: int) -> None:
     found = ctx.obj.store().alerts(status, limit)
     for view in found:
         error = f"  ({view.last_error})" if view.last_error else ""
+        if view.status == "sending" and view.lease_owner:
+            error += f"  [held by {view.lease_owner} until {_when(view.lease_until)}]"
         click.echo(
             f"#{view.id} {view.status:<7} {view.channel:<12} {view.rule:<28} "
             f"{_when(view.created_at)}  attempts {view.attempts}  {view.title[:70]}{error}"

@@ -3,15 +3,20 @@
 ``run_all`` is ``ThreadPoolExecutor.map`` with two differences that matter for a worker
 asked to stop: it returns as soon as ``stop`` is set (work not started is skipped), and
 its threads are daemons, so a request still waiting on a slow server does not keep the
-process alive after everything that matters has been saved.
+process alive after everything that matters has been saved. ``renewing`` keeps leases
+alive on a daemon thread while a block of slow work runs.
 """
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TypeVar
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,3 +58,28 @@ def run_all(
         if failure:
             raise failure[0]
     return results
+
+
+@contextmanager
+def renewing(
+    renew: Callable[[], object], every: float, name: str = "lease-renewal"
+) -> Iterator[None]:
+    """Call ``renew`` every ``every`` seconds on a daemon thread while the block runs
+    (keeping leases alive during work slower than the lease). A failing renewal is
+    logged; the next one tries again."""
+    done = threading.Event()
+
+    def loop() -> None:
+        while not done.wait(every):
+            try:
+                renew()
+            except Exception as exc:  # a database hiccup must not end the renewals
+                log.error("%s failed: %s", name, exc)
+
+    thread = threading.Thread(target=loop, daemon=True, name=name)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(timeout=5)

@@ -9,12 +9,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import queue
 import re
 import resource
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,16 +119,20 @@ def _declared_language(html: bytes) -> str | None:
 
 # --------------------------------------------------------------------------- process pool
 
-ExtractFunction = Callable[[bytes, str, int], "Extracted | None"]
+ExtractFunction = Callable[..., "Extracted | None"]
+"""``function(html, url, max_bytes=...)``: importable at module level (it runs in a
+worker process)."""
 
 
 class ExtractorPool:
     """Runs extraction in worker processes with a hard time limit per page.
 
-    trafilatura can hang or balloon on pathological HTML. Each page goes to an idle worker
-    process; one that has not answered within ``timeout`` seconds is killed and replaced,
-    and a worker's memory is capped (``memory_mb``), so one hostile page costs one page.
-    Extraction runs beside the fetching threads, on other cores. Thread-safe.
+    trafilatura can hang or balloon on pathological HTML. Pages queue for ``workers``
+    processes (``pebble.ProcessPool``); a page that has not been extracted within
+    ``timeout`` seconds of starting gets its process killed and replaced, a process that
+    dies (the ``memory_mb`` cap) costs its page only, and every caller gets an answer:
+    the page, or the reason there is none (the article then falls back to the feed's
+    text). Extraction runs beside the fetching threads, on other cores. Thread-safe.
     """
 
     def __init__(
@@ -144,89 +146,61 @@ class ExtractorPool:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self.function = function or extract_page
-        self._context = multiprocessing.get_context("spawn")
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
-        self._all: list[_Worker] = []
+        self._pool: Any = None
 
     def extract(self, html: bytes, url: str, max_bytes: int) -> tuple[Extracted | None, str | None]:
         """(result, problem): the problem says why there is no result."""
-        worker = self._acquire()
+        from concurrent.futures import CancelledError
+
+        from pebble import ProcessExpired
+
+        future = self._started().schedule(
+            self.function,
+            args=(html[:max_bytes], url),
+            kwargs={"max_bytes": max_bytes},
+            timeout=self.timeout,
+        )
         try:
-            worker.connection.send((html[:max_bytes], url, max_bytes))
-            if not worker.connection.poll(self.timeout):
-                self._discard(worker)
-                return None, f"extraction took longer than {self.timeout:g}s and was stopped"
-            status, payload = worker.connection.recv()
-        except (EOFError, OSError):
-            self._discard(worker)
+            payload = future.result()
+        except TimeoutError:
+            return None, f"extraction took longer than {self.timeout:g}s and was stopped"
+        except ProcessExpired:
             return None, "the extraction process died (memory limit?)"
-        self._idle.put(worker)
-        if status == "error":
-            return None, f"extraction failed: {payload}"
+        except CancelledError:
+            return None, "extraction stopped: the pool is closing"
+        except MemoryError:
+            return None, "extraction failed: out of memory"
+        except Exception as exc:
+            return None, f"extraction failed: {type(exc).__name__}: {exc}"
         return payload, None if payload else "no article text found in page"
 
     def close(self) -> None:
         with self._lock:
-            workers, self._all = self._all, []
-        for worker in workers:
-            worker.stop()
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.stop()
+            pool.join(timeout=5)
 
-    def _acquire(self) -> _Worker:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def _started(self) -> Any:
+        """The process pool, started on first use (a run without pages spawns nothing)."""
         with self._lock:
-            if len(self._all) < self.size:
-                worker = _Worker.start(self._context, self.function, self.memory_mb)
-                self._all.append(worker)
-                return worker
-        return self._idle.get()
+            if self._pool is None:
+                from pebble import ProcessPool
 
-    def _discard(self, worker: _Worker) -> None:
-        worker.stop()
-        with self._lock:
-            if worker in self._all:
-                self._all.remove(worker)
-
-
-@dataclass
-class _Worker:
-    process: Any
-    connection: Any
-
-    @classmethod
-    def start(cls, context: Any, function: ExtractFunction, memory_mb: int) -> _Worker:
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_serve, args=(child, function, memory_mb), daemon=True, name="wirewatch-extract"
-        )
-        process.start()
-        child.close()
-        return cls(process, parent)
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError):
-            self.connection.close()
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(timeout=5)
+                self._pool = ProcessPool(
+                    max_workers=self.size,
+                    initializer=_start_worker,
+                    initargs=(self.memory_mb, self.function),
+                    context=multiprocessing.get_context("spawn"),
+                )
+            return self._pool
 
 
-def _serve(connection: Any, function: ExtractFunction, memory_mb: int) -> None:
-    """The worker process: extract pages until the pipe closes."""
+def _start_worker(memory_mb: int, function: ExtractFunction) -> None:
+    """Cap a worker process's address space: a page that balloons kills one process.
+    ``function`` is passed only so that unpickling it imports its module (trafilatura)
+    now, before the first page's time limit starts."""
     with contextlib.suppress(ValueError, OSError):
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    while True:
-        try:
-            html, url, max_bytes = connection.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            connection.send(("ok", function(html, url, max_bytes=max_bytes)))
-        except MemoryError:
-            connection.send(("error", "out of memory"))
-        except Exception as exc:
-            connection.send(("error", f"{type(exc).__name__}: {exc}"))

@@ -198,7 +198,8 @@ class Worker(Base):
 
 class Digest(Base):
     """One digest per (route, channel, schedule time): the unique key makes every worker
-    that reaches the same tick agree that it is sent once."""
+    that reaches the same tick agree that it is sent once. An outbox job like an alert:
+    its sender holds a lease, so a digest whose sender died is taken over."""
 
     __tablename__ = "digests"
     __table_args__ = (UniqueConstraint("route", "channel", "scheduled_for"),)
@@ -212,5 +213,7 @@ class Digest(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from . import metrics
-from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts, worker_id
+from .alert import Channel, DeliveryReport, build_channels, claim_owner, deliver, plan_alerts
 from .concurrency import run_all
 from .config import Config
 from .database import data_dir
@@ -132,8 +132,11 @@ class Candidate:
     entry: FeedEntry
 
 
-def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> CycleSummary:
-    """Fetch the given feeds, store what is new, deliver alerts.
+def run_cycle(
+    pipeline: Pipeline, feeds: Sequence[FeedState] | None = None, *, owner: str | None = None
+) -> CycleSummary:
+    """Fetch the given feeds (leased to ``owner``), store what is new, release the
+    leases, deliver alerts.
 
     Without ``feeds``: every enabled configured feed, except those backing off after
     failures (cron decides the cadence; a failing feed is not hammered on every run).
@@ -143,12 +146,16 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
         now = pipeline.clock()
         configured = [feed.url for feed in pipeline.config.feeds.feeds]
         store.sync_feeds(pipeline.config.feeds.feeds, now)
+        owner = claim_owner("run-once")
         feeds = store.claim_feeds(
-            worker_id(), now, CRON_LEASE, len(configured) or 1, urls=configured, due_only=False
+            owner, now, CRON_LEASE, len(configured) or 1, urls=configured, due_only=False
         )
+    elif owner is None:
+        raise ValueError("run_cycle: feeds given without the owner of their leases")
     summary = CycleSummary()
     candidates: list[Candidate] = []
     validators: dict[int, FetchResult] = {}
+    unfinished: set[int] = set()
     try:
         for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
             if result.outcome == "stopped" or pipeline.stop.is_set():
@@ -164,11 +171,14 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
             if feed_id not in unfinished:
                 store.save_validators(feed_id, result.etag, result.last_modified)
     finally:
-        store.release_feeds([feed.id for feed in feeds])
+        # The leases end only now that the entries are stored; a feed left unfinished
+        # by a stop becomes due at once, for whoever polls next.
+        store.release_feeds([feed.id for feed in feeds], owner, due_now=sorted(unfinished))
     if not pipeline.stop.is_set():
         summary.delivery = deliver(
-            store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock
-        )
+            store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock,
+            stop=pipeline.stop,
+        )  # fmt: skip
     return summary
 
 

@@ -1,10 +1,13 @@
 """The long-running worker: APScheduler 3 polls each feed on its own interval.
 
 A poll job runs every second and claims the feeds whose next check is due (interval,
-backoff and Retry-After are all in ``next_check_at``) with a lease, so that no feed is
-fetched twice at once, by this worker or another; ``coalesce`` collapses missed runs. A
-further job delivers due alerts, so retries go out even when no feed has news.
-SIGINT/SIGTERM stop the scheduler and wait for running jobs to finish their current feed.
+backoff and Retry-After are all in ``next_check_at``) with a lease held until their
+entries are stored, so that no feed is fetched twice at once, by this worker or another;
+at most ``POLL_JOBS`` polls run at once, and a tick that finds them all busy passes
+quietly. A further job delivers due alerts and digest retries, and sends a digest whose
+tick the scheduler missed, so retries go out even when no feed has news. The first
+SIGINT/SIGTERM stops the scheduler and lets running jobs finish their current feed or
+send; a second one exits at once (leases then expire and other workers take over).
 Each digest route is a cron job in its own time zone. SIGHUP reloads the config (feeds,
 rules, entities, alerts); a config that does not load or compile is refused with one log
 line and the worker goes on with the last valid one.
@@ -13,10 +16,10 @@ line and the worker goes on with the last valid one.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -26,7 +29,15 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from . import metrics
-from .alert import deliver, last_fire_time, send_digest, worker_id
+from .alert import (
+    claim_owner,
+    deliver,
+    last_fire_time,
+    send_digest,
+    send_missed_digests,
+    worker_id,
+)
+from .concurrency import renewing
 from .config import Config
 from .errors import WirewatchError
 from .run import Pipeline, run_cycle
@@ -36,6 +47,8 @@ log = logging.getLogger(__name__)
 DELIVERY_INTERVAL = timedelta(seconds=30)
 POLL_JOBS = 2
 """Polls that may run at once: a slow feed does not hold up feeds that come due later."""
+SCHEDULER_THREADS = 8
+"""Enough for the polls, delivery, heartbeat and the digest jobs all at once."""
 HEARTBEAT = timedelta(seconds=15)
 WORKER = worker_id()
 MISFIRE_GRACE = 60
@@ -50,12 +63,14 @@ def run_worker(
     """Run until ``stop`` is set or SIGINT/SIGTERM arrives; SIGHUP calls ``load`` to reload."""
     stop = stop or threading.Event()
     reload_requested = threading.Event()
+    started = pipeline.clock()
+    poll_slots = threading.BoundedSemaphore(POLL_JOBS)
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": ThreadPoolExecutor(max_workers=SCHEDULER_THREADS)},
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE},
         timezone="UTC",
     )
-    _schedule_feeds(scheduler, pipeline)
+    _schedule_feeds(scheduler, pipeline, poll_slots)
     _schedule_digests(scheduler, pipeline)
     scheduler.add_job(
         _heartbeat,
@@ -67,7 +82,7 @@ def run_worker(
     scheduler.add_job(
         _deliver,
         IntervalTrigger(seconds=DELIVERY_INTERVAL.total_seconds()),
-        args=(pipeline,),
+        args=(pipeline, started),
         id="deliver",
         name="deliver alerts",
     )
@@ -84,7 +99,7 @@ def run_worker(
         while not stop.wait(0.5):
             if reload_requested.is_set():
                 reload_requested.clear()
-                _reload(scheduler, pipeline, load)
+                _reload(scheduler, pipeline, load, poll_slots)
     finally:
         log.info("worker stopping: ending the current cycle")
         pipeline.stop.set()
@@ -96,18 +111,22 @@ def run_worker(
         log.info("worker stopped")
 
 
-def _schedule_feeds(scheduler: BaseScheduler, pipeline: Pipeline) -> None:
-    """Record the configured feeds; the poll job picks the ones that are due."""
+def _schedule_feeds(
+    scheduler: BaseScheduler, pipeline: Pipeline, poll_slots: threading.BoundedSemaphore
+) -> None:
+    """Record the configured feeds; the poll job picks the ones that are due. The job may
+    start more instances than ``POLL_JOBS``: the extra ones find no free slot and return
+    at once, instead of APScheduler logging a skipped run every second."""
     pipeline.store.sync_feeds(pipeline.config.feeds.feeds, pipeline.clock())
     if scheduler.get_job("poll") is None:
         scheduler.add_job(
-            _poll_due_feeds,
+            _poll_if_a_slot_is_free,
             IntervalTrigger(seconds=pipeline.config.settings.worker.poll_interval.total_seconds()),
-            args=(pipeline,),
+            args=(pipeline, poll_slots),
             id="poll",
             name="poll due feeds",
             next_run_time=datetime.now(UTC),
-            max_instances=POLL_JOBS,
+            max_instances=SCHEDULER_THREADS,
         )
 
 
@@ -144,7 +163,10 @@ def _send_digest(pipeline: Pipeline, route_name: str) -> None:
 
 
 def _reload(
-    scheduler: BaseScheduler, pipeline: Pipeline, load: Callable[[], Config] | None
+    scheduler: BaseScheduler,
+    pipeline: Pipeline,
+    load: Callable[[], Config] | None,
+    poll_slots: threading.BoundedSemaphore,
 ) -> None:
     if load is None:
         log.warning("SIGHUP: this worker has no config to reload")
@@ -154,7 +176,7 @@ def _reload(
     except WirewatchError as exc:
         log.error("config reload failed, keeping the last valid config: %s", exc)
         return
-    _schedule_feeds(scheduler, pipeline)
+    _schedule_feeds(scheduler, pipeline, poll_slots)
     _schedule_digests(scheduler, pipeline)
     log.info(
         "config reloaded: %d feeds, %d rules",
@@ -163,21 +185,40 @@ def _reload(
     )
 
 
+def _poll_if_a_slot_is_free(pipeline: Pipeline, poll_slots: threading.BoundedSemaphore) -> None:
+    if pipeline.stop.is_set() or not poll_slots.acquire(blocking=False):
+        return
+    try:
+        _poll_due_feeds(pipeline)
+    finally:
+        poll_slots.release()
+
+
 def _poll_due_feeds(pipeline: Pipeline) -> None:
     """Claim the feeds that are due (a lease: no other poll, here or in another worker,
-    fetches them meanwhile) and run one cycle over them."""
+    fetches them meanwhile), run one cycle over them, renewing the leases until their
+    entries are stored."""
     configured = [feed.url for feed in pipeline.config.feeds.feeds]
     lease = pipeline.config.settings.worker.feed_lease
+    owner = claim_owner("poll")
     metrics.record_poll()
     try:
         feeds = pipeline.store.claim_feeds(
-            WORKER, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency * 4,
+            owner, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency * 4,
             urls=configured,
         )  # fmt: skip
         if not feeds:
             return
-        with _renewing(pipeline, [feed.id for feed in feeds], lease):
-            summary = run_cycle(pipeline, feeds=feeds)
+        ids = [feed.id for feed in feeds]
+
+        def renew() -> None:
+            held = pipeline.store.renew_feed_leases(ids, owner, pipeline.clock() + lease)
+            if len(held) < len(ids):
+                log.warning("lost the lease on %d feeds; another worker took them over",
+                            len(ids) - len(held))  # fmt: skip
+
+        with renewing(renew, lease.total_seconds() / 3, "feed lease renewal"):
+            summary = run_cycle(pipeline, feeds=feeds, owner=owner)
     except WirewatchError as exc:
         log.error("poll failed: %s", exc)
         return
@@ -187,27 +228,6 @@ def _poll_due_feeds(pipeline: Pipeline) -> None:
     )  # fmt: skip
 
 
-@contextmanager
-def _renewing(pipeline: Pipeline, feed_ids: list[int], lease: timedelta) -> Iterator[None]:
-    """Renew the leases on ``feed_ids`` every third of the lease while the block runs."""
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(lease.total_seconds() / 3):
-            try:
-                pipeline.store.renew_feed_leases(feed_ids, WORKER, pipeline.clock() + lease)
-            except WirewatchError as exc:
-                log.error("lease renewal failed: %s", exc)
-
-    thread = threading.Thread(target=renew, daemon=True, name="lease-renewal")
-    thread.start()
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join(timeout=5)
-
-
 def _heartbeat(pipeline: Pipeline) -> None:
     try:
         pipeline.store.register_worker(WORKER, pipeline.clock())
@@ -215,9 +235,17 @@ def _heartbeat(pipeline: Pipeline) -> None:
         log.error("heartbeat failed: %s", exc)
 
 
-def _deliver(pipeline: Pipeline) -> None:
+def _deliver(pipeline: Pipeline, started: datetime) -> None:
+    """Due alerts and digest retries, then any digest whose tick the scheduler missed
+    (its threads were busy, or the worker was down at the time)."""
+    settings = pipeline.config.alerts.delivery
     try:
-        deliver(pipeline.store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock)
+        deliver(pipeline.store, pipeline.channels, settings, pipeline.clock, stop=pipeline.stop)
+        if not pipeline.stop.is_set():
+            send_missed_digests(
+                pipeline.store, pipeline.channels, pipeline.config.alerts.routes, settings,
+                pipeline.clock, started,
+            )  # fmt: skip
     except WirewatchError as exc:
         log.error("delivery failed: %s", exc)
 
@@ -227,7 +255,11 @@ def _install_signal_handlers(stop: threading.Event, reload_requested: threading.
         return
 
     def handle(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if signum != signal.SIGHUP and stop.is_set():
+            log.warning("received %s again: stopping now; leases held expire", name)
+            os._exit(128 + signum)
+        log.info("received %s", name)
         (reload_requested if signum == signal.SIGHUP else stop).set()
 
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

@@ -270,6 +270,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture
+def migrated_store(db_url: str) -> Iterator[Any]:
+    """A ``Store`` on a freshly migrated database of each kind."""
+    from pipeline.store import Store, make_engine, migrate
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    yield Store(engine)
+    engine.dispose()
+
+
 # --------------------------------------------------------------------------- Slack and SMTP
 
 

@@ -1,5 +1,6 @@
 """Extraction functions for the process-pool tests; importable by the spawned workers."""
 
+import os
 import time
 
 from pipeline.types import Extracted
@@ -8,6 +9,8 @@ from pipeline.types import Extracted
 def hang_on_request(html: bytes, url: str, max_bytes: int) -> Extracted | None:
     if html == b"hang":
         time.sleep(120)
+    if html == b"crash":
+        os._exit(1)  # the worker process dies without a word
     if html == b"boom":
         raise RuntimeError("parser exploded")
     if html == b"hog":

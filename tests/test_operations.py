@@ -12,6 +12,7 @@ from sqlalchemy import text
 
 from pipeline.store import make_engine
 from tests.conftest import ROOT, Cli, LocalServer, article_html, free_port, hang, rss, write_config
+from tests.test_worker_leases import start
 
 STORY = (
     "Commerce adds 30 companies to the Entity List",
@@ -64,12 +65,9 @@ def test_overlapping_run_once_exits_with_code_4(
 
 def test_second_worker_on_sqlite_is_refused(cli: Cli) -> None:
     write_config(Path(cli.env["WIREWATCH_CONFIG"]), feeds=[])
-    worker = popen(cli, "worker")
+    worker = start(cli, "worker")
     try:
-        assert wait_for(
-            lambda: (Path(cli.env["WIREWATCH_DATA_DIR"]) / "wirewatch.db.lock").exists()
-        )
-        time.sleep(0.5)
+        assert wait_for(lambda: "worker started" in worker.log.read_text()), "it holds the lock"
         second = cli("worker", timeout=30)
         assert second.returncode == 4 and "SQLite runs one worker at a time" in second.stderr
     finally:

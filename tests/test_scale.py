@@ -138,7 +138,7 @@ def counts(pg_url: str) -> tuple[int, int]:
     return fetched, sent
 
 
-def wait_until_done(pg_url: str, timeout: float = 90) -> tuple[int, int]:
+def wait_until_done(pg_url: str, timeout: float = 300) -> tuple[int, int]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fetched, sent = counts(pg_url)
@@ -197,7 +197,6 @@ def test_killed_worker_is_taken_over_after_its_lease(
         if len(http_server.requests) >= 8:
             break
         time.sleep(0.1)
-    time.sleep(0.5)
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=10)
     farm.hold.set()

@@ -123,11 +123,11 @@ def test_outbox_retry_and_dead(store: Store) -> None:
         NOW,
     )
     [pending] = store.claim_alerts("test", NOW, LEASE)
-    store.mark_failed(pending.id, "smtp down", retry_at=NOW + timedelta(minutes=5))
+    store.mark_failed(pending.id, "smtp down", retry_at=NOW + timedelta(minutes=5), owner="test")
     assert store.claim_alerts("test", NOW, LEASE) == []
     [again] = store.claim_alerts("test", NOW + timedelta(minutes=5), LEASE)
     assert again.attempts == 1
-    store.mark_failed(again.id, "550 no such user", retry_at=None)
+    store.mark_failed(again.id, "550 no such user", retry_at=None, owner="test")
     [dead] = store.alerts("dead")
     assert dead.attempts == 2 and dead.last_error == "550 no such user"
 

@@ -44,8 +44,9 @@ def test_worker_polls_and_stops_on_sigterm(cli: Cli, http_server: LocalServer) -
             time.sleep(0.2)
         assert alerts.exists(), "the worker delivered an alert"
         polled = len(http_server.requests["/w.xml"])
-        time.sleep(2.5)
-        assert len(http_server.requests["/w.xml"]) > polled, "the feed is polled on its interval"
+        assert _wait_for(lambda: len(http_server.requests["/w.xml"]) > polled), (
+            "the feed is polled on its interval"
+        )
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
