@@ -37,6 +37,7 @@ from .feedlist import FeedsYaml
 from .locks import RunLock
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
+from .secrets import MaskingFilter
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,6 +106,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler.setFormatter(formatter)
+    handler.addFilter(MaskingFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     noisy_loggers = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler")
     for noisy in (*noisy_loggers, "alembic.runtime.plugins"):

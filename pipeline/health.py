@@ -4,9 +4,12 @@
   they keep bringing new entries, back to the interval when they go quiet);
 * temporary failure (timeout, connection error, 5xx, 429, too large, parse error):
   exponential backoff from the interval, at most ``MAX_BACKOFF``, never sooner than the
-  server's ``Retry-After``;
+  server's ``Retry-After`` - itself capped at ``MAX_RETRY_AFTER`` (a 30-day value would
+  silence the feed for 30 days), with a ``note`` saying so;
 * ``410 Gone``: disabled at once; other permanent failures (404 and other 4xx, not a
-  feed, invalid or refused address): disabled after ``DISABLE_AFTER`` in a row.
+  feed, invalid or refused address, redirect loop): disabled after ``DISABLE_AFTER``
+  *permanent* errors in a row. A temporary failure or a success in between starts the
+  count again, so four timeouts and one 404 are one permanent error, not five.
 """
 
 from __future__ import annotations
@@ -14,11 +17,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from .types import FetchResult
+
 PERMANENT_OUTCOMES = frozenset(
-    {"gone", "not_found", "http_4xx", "not_a_feed", "invalid_url", "blocked_address"}
-)
+    {"gone", "not_found", "http_4xx", "not_a_feed", "invalid_url", "blocked_address",
+     "redirect_loop"}
+)  # fmt: skip
 DISABLE_AFTER = 5
 MAX_BACKOFF = timedelta(hours=12)
+MAX_RETRY_AFTER = timedelta(hours=6)
 ADAPTIVE_FLOOR = timedelta(minutes=1)
 
 
@@ -27,6 +34,10 @@ class Health:
     next_check_at: datetime
     consecutive_failures: int
     disabled_reason: str | None = None
+    permanent_failures: int = 0
+    """Permanent errors in a row (what ``DISABLE_AFTER`` counts)."""
+    note: str | None = None
+    """Something the operator should hear about, e.g. a capped ``Retry-After``."""
 
 
 def after_fetch(
@@ -35,6 +46,7 @@ def after_fetch(
     *,
     failures_before: int,
     interval: timedelta,
+    permanent_before: int = 0,
     now: datetime,
     retry_after: float | None = None,
     new_entries: int = 0,
@@ -46,11 +58,25 @@ def after_fetch(
             step = max(interval / 4, min(ADAPTIVE_FLOOR, interval))
         return Health(now + step, 0)
     failures = failures_before + 1
+    permanent = permanent_before + 1 if outcome in PERMANENT_OUTCOMES else 0
     if outcome == "gone":
-        return Health(now + interval, failures, f"the feed is gone (HTTP 410): {error}")
-    if outcome in PERMANENT_OUTCOMES and failures >= DISABLE_AFTER:
-        return Health(now + interval, failures, f"{failures} permanent errors in a row: {error}")
+        reason = f"the feed is gone (HTTP 410): {error}"
+        return Health(now + interval, failures, reason, permanent)
+    if permanent >= DISABLE_AFTER:
+        reason = f"{permanent} permanent errors in a row: {error}"
+        return Health(now + interval, failures, reason, permanent)
     delay = min(interval * 2 ** min(failures - 1, 16), max(MAX_BACKOFF, interval))
+    note = None
     if retry_after is not None:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return Health(now + delay, failures)
+        asked = timedelta(seconds=retry_after)
+        if asked > MAX_RETRY_AFTER:
+            note = f"Retry-After of {asked} capped to {MAX_RETRY_AFTER}"
+            asked = MAX_RETRY_AFTER
+        delay = max(delay, asked)
+    return Health(now + delay, failures, None, permanent, note)
+
+
+def moved(result: FetchResult) -> bool:
+    """Whether to fetch a feed from where it redirected to from now on: only when every
+    redirect was permanent and the new address answered with a feed."""
+    return bool(result.permanent_redirect) and result.outcome in ("ok", "not_modified")

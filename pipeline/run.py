@@ -23,7 +23,7 @@ from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
 from .fetch import PAGE_ACCEPT, Fetcher
-from .health import after_fetch
+from .health import after_fetch, moved
 from .match import Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
@@ -212,6 +212,7 @@ def _record_feed(
         result.outcome,
         result.error,
         failures_before=state.consecutive_failures,
+        permanent_before=state.permanent_failures,
         interval=state.interval,
         now=now,
         retry_after=result.retry_after,
@@ -219,9 +220,11 @@ def _record_feed(
         adaptive=state.adaptive,
     )
     store.record_fetch(state.id, result, health, now, problem=problem)
+    if health.note:
+        log.warning("feed %s: %s", state.label, health.note)
     if health.disabled_reason:
         log.error("feed %s disabled: %s", state.label, health.disabled_reason)
-    if result.permanent_redirect:
+    if result.permanent_redirect and moved(result):
         log.warning("feed %s moved permanently to %s", state.label, result.permanent_redirect)
     if parsed is None:
         if result.outcome == "not_modified":

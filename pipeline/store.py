@@ -34,7 +34,7 @@ from .database import (
 )
 from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
 from .errors import DatabaseError
-from .health import Health
+from .health import Health, moved
 from .types import (
     AlertMessage,
     Article,
@@ -78,6 +78,7 @@ class FeedState:
     last_outcome: str | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
+    permanent_failures: int = 0
     next_check_at: datetime | None = None
     disabled_reason: str | None = None
     fetch_url: str | None = None
@@ -239,9 +240,10 @@ class Store:
             feed.last_outcome = result.outcome
             feed.next_check_at = health.next_check_at
             feed.consecutive_failures = health.consecutive_failures
+            feed.permanent_failures = health.permanent_failures
             feed.lease_owner = None
             feed.lease_until = None
-            if result.permanent_redirect:
+            if moved(result):
                 feed.fetch_url = result.permanent_redirect
             if health.disabled_reason:
                 feed.enabled = False
@@ -395,6 +397,8 @@ class Store:
             feed.enabled = True
             feed.disabled_reason = None
             feed.consecutive_failures = 0
+            feed.permanent_failures = 0
+            feed.fetch_url = None  # a move that led here is forgotten: the URL is tried again
             feed.next_check_at = now
             session.flush()
             return _feed_state(feed)
@@ -844,6 +848,7 @@ def _feed_state(row: m.Feed) -> FeedState:
         last_outcome=row.last_outcome,
         last_error=row.last_error,
         consecutive_failures=row.consecutive_failures or 0,
+        permanent_failures=row.permanent_failures or 0,
         next_check_at=row.next_check_at,
         disabled_reason=row.disabled_reason,
         fetch_url=row.fetch_url,

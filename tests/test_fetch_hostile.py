@@ -14,8 +14,8 @@ import ssl
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import ClassVar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import brotli
 import pytest

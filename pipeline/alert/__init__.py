@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from .. import metrics
+from .. import metrics, secrets
 from ..config import (
     AlertsFile,
     ConsoleChannel,
@@ -45,6 +45,9 @@ from .slack import SlackSink
 from .webhook import WebhookSink
 
 log = logging.getLogger(__name__)
+
+SECRET_FIELDS = ("password", "token", "secret", "webhook_url", "url")
+"""Channel settings that are, or carry, a secret (a webhook URL's path usually is one)."""
 
 
 class Channel(Protocol):
@@ -76,7 +79,10 @@ def build_channels(
     alerts: AlertsFile, base_dir: Path, installation: str = ""
 ) -> dict[str, Channel]:
     """The configured channels; ``installation`` (the database's installation id) goes
-    into email Message-IDs and webhook Idempotency-Keys."""
+    into email Message-IDs and webhook Idempotency-Keys. Their secrets are registered
+    for masking (``pipeline.secrets``)."""
+    for config in alerts.channels.values():
+        secrets.register(*(getattr(config, field, None) for field in SECRET_FIELDS))
     return {
         name: CHANNEL_TYPES[type(config)](name, config, base_dir, installation)
         for name, config in alerts.channels.items()
