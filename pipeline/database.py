@@ -7,6 +7,7 @@ selects PostgreSQL. ``open_database`` gives an engine whose schema is current.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
@@ -44,8 +45,8 @@ def redact(url: str) -> str:
     """``url`` without its password, however malformed it is."""
     try:
         return mask(make_url(url).render_as_string(hide_password=True))
-    except ArgumentError:
-        return mask(url)
+    except ArgumentError:  # malformed: whatever precedes an "@" may be a password
+        return mask(re.sub(r"[^\s/@]*@", "***@", url))
 
 
 def make_engine(url: str) -> Engine:

@@ -14,8 +14,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from .types import FetchResult
 
@@ -80,3 +82,51 @@ def moved(result: FetchResult) -> bool:
     """Whether to fetch a feed from where it redirected to from now on: only when every
     redirect was permanent and the new address answered with a feed."""
     return bool(result.permanent_redirect) and result.outcome in ("ok", "not_modified")
+
+
+STALE_AFTER = timedelta(hours=24)
+"""A feed without a successful fetch for this long (or four intervals, if longer) is stale."""
+
+
+class FeedView(Protocol):
+    label: str
+    enabled: bool
+    interval: timedelta
+    disabled_reason: str | None
+    consecutive_failures: int
+    last_outcome: str | None
+    last_error: str | None
+    last_success_at: datetime | None
+    last_checked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class FeedProblem:
+    feed: str
+    state: str
+    """``disabled``, ``failing`` or ``stale``."""
+    detail: str
+
+
+def feed_problem(feed: FeedView, now: datetime) -> FeedProblem | None:
+    """What an operator should know about one feed, or ``None`` when it is healthy."""
+    if not feed.enabled:
+        return FeedProblem(feed.label, "disabled", feed.disabled_reason or "disabled")
+    if feed.consecutive_failures > 0:
+        since = (
+            f", last success {feed.last_success_at:%Y-%m-%d %H:%M}Z" if feed.last_success_at else ""
+        )
+        detail = (
+            f"{feed.consecutive_failures} failures in a row "
+            f"({feed.last_outcome}: {feed.last_error}){since}"
+        )
+        return FeedProblem(feed.label, "failing", detail)
+    quiet_for = max(STALE_AFTER, 4 * feed.interval)
+    if feed.last_success_at is not None and now - feed.last_success_at > quiet_for:
+        detail = f"no successful fetch since {feed.last_success_at:%Y-%m-%d %H:%M}Z"
+        return FeedProblem(feed.label, "stale", detail)
+    return None
+
+
+def feed_problems(feeds: Iterable[FeedView], now: datetime) -> list[FeedProblem]:
+    return [problem for feed in feeds if (problem := feed_problem(feed, now)) is not None]

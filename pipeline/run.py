@@ -18,10 +18,11 @@ from . import metrics
 from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts, worker_id
 from .concurrency import run_all
 from .config import Config
-from .database import data_dir
+from .database import data_dir, installation_id
 from .dedupe import canonical_url
 from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
+from .feedwatch import record_feed_disabled
 from .fetch import PAGE_ACCEPT, Fetcher
 from .health import after_fetch, moved
 from .match import Matcher, RuleSet
@@ -67,7 +68,9 @@ class Pipeline:
             store=store,
             fetcher=fetcher or Fetcher(config.feeds.fetch),
             matcher=compile_rules(config),
-            channels=build_channels(config.alerts, base_dir or data_dir()),
+            channels=build_channels(
+                config.alerts, base_dir or data_dir(), installation_id(store.engine)
+            ),
             clock=clock,
             extractor=_extractor(config),
         )
@@ -80,7 +83,8 @@ class Pipeline:
         """Switch to a new config. Everything is built before anything is replaced, so a
         config that fails to compile leaves the running one untouched."""
         matcher = compile_rules(config)
-        channels = build_channels(config.alerts, base_dir or data_dir())
+        installation = installation_id(self.store.engine)
+        channels = build_channels(config.alerts, base_dir or data_dir(), installation)
         if config.feeds.fetch != self.config.feeds.fetch:
             self.fetcher = Fetcher(config.feeds.fetch)
         self.config, self.matcher, self.channels = config, matcher, channels
@@ -153,7 +157,7 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
         for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
             if result.outcome == "stopped" or pipeline.stop.is_set():
                 continue  # not recorded: the feed is fetched again next time
-            report, fresh = _record_feed(store, state, result, parsed, pipeline.clock())
+            report, fresh = _record_feed(pipeline, state, result, parsed, pipeline.clock())
             metrics.FETCHES.labels(report.outcome).inc()
             summary.feeds.append(report)
             candidates.extend(Candidate(state, entry) for entry in fresh)
@@ -204,8 +208,13 @@ def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
 
 
 def _record_feed(
-    store: Store, state: FeedState, result: FetchResult, parsed: ParsedFeed | None, now: datetime
+    pipeline: Pipeline,
+    state: FeedState,
+    result: FetchResult,
+    parsed: ParsedFeed | None,
+    now: datetime,
 ) -> tuple[FeedReport, list[FeedEntry]]:
+    store = pipeline.store
     problem = parsed.problem if parsed else None
     fresh = store.unseen_entries(state.id, parsed.entries) if parsed else []
     health = after_fetch(
@@ -224,6 +233,8 @@ def _record_feed(
         log.warning("feed %s: %s", state.label, health.note)
     if health.disabled_reason:
         log.error("feed %s disabled: %s", state.label, health.disabled_reason)
+        routes = pipeline.config.alerts.routes
+        record_feed_disabled(store, state, health.disabled_reason, routes, now)
     if result.permanent_redirect and moved(result):
         log.warning("feed %s moved permanently to %s", state.label, result.permanent_redirect)
     if parsed is None:
