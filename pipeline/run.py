@@ -19,7 +19,7 @@ from .alert import Channel, DeliveryReport, build_channels, deliver, plan_alerts
 from .concurrency import run_all
 from .config import Config
 from .database import data_dir, installation_id
-from .dedupe import canonical_url
+from .dedupe import canonical_url, host_of
 from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
 from .feedwatch import record_feed_disabled
@@ -296,6 +296,12 @@ def _store_candidate(
     article = build_article(
         candidate.entry, source=candidate.feed.label, page=page, page_problem=problem
     )
+    if article.extraction == "ok" and pipeline.store.shares_boilerplate(article):
+        note = f"the page text is shared by other headlines on {host_of(article.url)}"
+        log.debug("%s: %s (paywall, consent or bot check?): feed text used", article.url, note)
+        article = build_article(
+            candidate.entry, source=candidate.feed.label, page=None, page_problem=note
+        )
     if not (article.title or article.text):
         log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
         return

@@ -32,7 +32,17 @@ from .database import (
     redact,
     schema_revision,
 )
-from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
+from .dedupe import (
+    Fingerprint,
+    StoredArticle,
+    canonical_url,
+    exact_duplicate,
+    fingerprint,
+    same_story,
+    shared_boilerplate,
+    text_hash,
+    url_variants,
+)
 from .errors import DatabaseError
 from .health import Health, moved
 from .types import (
@@ -485,24 +495,39 @@ class Store:
             )
         ):
             return None
-        url_keys = [key, *url_variants(key)]
-        existing = session.execute(
-            select(m.Article.id, m.Article.story_id)
-            .where(m.Article.canonical_url.in_(url_keys) | (m.Article.text_hash == digest))
-            .order_by(m.Article.id)
-            .limit(1)
-        ).first()
-        if existing is not None:
-            article_id, story_id = existing
+        own_key = canonical_url(article.url) if article.url else key
+        own_keys = [own_key, *url_variants(own_key)] if article.url else [key]
+        url_keys = [*own_keys, key, *url_variants(key)]
+        stored = _stored_articles(
+            session, m.Article.canonical_url.in_(url_keys) | (m.Article.text_hash == digest)
+        )
+        declared = key if article.canonical_url else None
+        found = exact_duplicate(
+            article.title, own_keys, declared, digest, stored, now=now, window=self.story_window
+        )
+        if found is not None:
+            repeated, why = found
+            log.debug("%s: duplicate of article %d (%s)", article.url, repeated.id, why)
             if entry is not None and feed_id is not None:
-                session.add(_entry_row(feed_id, entry, article_id, now))
-            _touch_story_of(session, article_id, now)
-            return Saved(article_id, story_id, duplicate_of=article_id)
+                session.add(_entry_row(feed_id, entry, repeated.id, now))
+            _touch_story_of(session, repeated.id, now)
+            return Saved(repeated.id, repeated.story_id, duplicate_of=repeated.id)
+        if any(row.canonical_url == key for row in stored):
+            log.debug(
+                "%s: declared canonical URL %s is another article's: not merged", article.url, key
+            )
+            key = own_key
 
         print_ = fingerprint(article.title, article.text)
         similar = self._most_similar(session, print_, now)
         if similar is not None:
             similar_to, story_id = similar
+            log.debug(
+                "%s: joins story %d (near duplicate of article %d)",
+                article.url,
+                story_id,
+                similar_to,
+            )
             _touch_story(session, story_id, now, joined=True)
         else:
             similar_to = None
@@ -536,6 +561,14 @@ class Store:
             )
         created = _insert_alerts(session, alerts, story_id, row.id, now)
         return Saved(row.id, story_id, None, new_alerts=created, similar_to=similar_to)
+
+    def shares_boilerplate(self, article: Article) -> bool:
+        """Whether the article's page text is stored on its host under another headline
+        (a paywall, consent or bot-check page): then the feed's own text is used."""
+        digest = text_hash(article.title, article.text)
+        with self.session() as session:
+            same_text = _stored_articles(session, m.Article.text_hash == digest)
+        return shared_boilerplate(article.url, article.title, same_text)
 
     def _most_similar(
         self, session: Session, print_: Fingerprint, now: datetime
@@ -884,6 +917,18 @@ def _article_row(
         extraction=article.extraction,
         extraction_note=article.extraction_note,
     )
+
+
+def _stored_articles(session: Session, where: Any, limit: int = 50) -> list[StoredArticle]:
+    article = m.Article
+    rows = session.execute(
+        select(article.id, article.story_id, article.url, article.canonical_url,
+               article.text_hash, article.title, article.fetched_at)
+        .where(where)
+        .order_by(article.id)
+        .limit(limit)
+    ).all()  # fmt: skip
+    return [StoredArticle(*row[:6], _aware(row[6])) for row in rows]
 
 
 def _touch_story_of(session: Session, article_id: int, now: datetime) -> None:
