@@ -186,6 +186,14 @@ class StoredArticle:
     fetched_at: datetime
 
 
+def entry_hash(title: str, summary: str) -> str:
+    """What an item said in its feed: when this changes under the same GUID, the item was
+    updated in place ("UPDATE 2" with the news added) and is matched again."""
+    return hashlib.sha256(
+        f"{normalise_text(title)}\n{normalise_text(summary)}".encode()
+    ).hexdigest()
+
+
 def same_headline(a: str, b: str) -> bool:
     """The same headline, wire prefixes, case and punctuation aside."""
     return normalise_text(clean_title(a)) == normalise_text(clean_title(b))

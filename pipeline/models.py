@@ -145,6 +145,8 @@ class Entry(Base):
     link: Mapped[str | None] = mapped_column(String(2048))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    """Hash of the feed item's title and summary: an item updated in place is matched again."""
 
 
 class MatchRow(Base):

@@ -28,7 +28,7 @@ from .health import after_fetch, moved
 from .match import Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
-from .types import Extracted, FeedEntry, FetchResult, ParsedFeed
+from .types import Article, Extracted, FeedEntry, FetchResult, Match, ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,8 @@ class CycleSummary:
 class Candidate:
     feed: FeedState
     entry: FeedEntry
+    update_of: int | None = None
+    """The stored article of an entry updated in place (same GUID, new title or summary)."""
 
 
 def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> CycleSummary:
@@ -161,6 +163,9 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
             metrics.FETCHES.labels(report.outcome).inc()
             summary.feeds.append(report)
             candidates.extend(Candidate(state, entry) for entry in fresh)
+            if parsed is not None:
+                changed = store.changed_entries(state.id, parsed.entries)
+                candidates.extend(Candidate(state, entry, known) for entry, known in changed)
             if result.ok:
                 validators[state.id] = result
         unfinished = _process(pipeline, candidates, summary)
@@ -261,6 +266,9 @@ def _process(
     to_fetch: list[Candidate] = []
     for candidate in candidates:
         link = candidate.entry.link
+        if candidate.update_of is not None:
+            to_fetch.append(candidate)
+            continue
         known = pipeline.store.article_for_url(link) if link else None
         if known is not None:
             pipeline.store.link_entry(candidate.feed.id, candidate.entry, known, pipeline.clock())
@@ -307,6 +315,9 @@ def _store_candidate(
         return
     analysis = pipeline.matcher.analyse(article)
     matches = analysis.matches
+    if candidate.update_of is not None:
+        _store_update(pipeline, candidate, article, matches, summary)
+        return
     saved = pipeline.store.save_article(
         article,
         matches,
@@ -327,6 +338,29 @@ def _store_candidate(
     metrics.ARTICLES.inc()
     for match in matches:
         metrics.MATCHES.labels(match.rule).inc()
+
+
+def _store_update(
+    pipeline: Pipeline,
+    candidate: Candidate,
+    article: Article,
+    matches: Sequence[Match],
+    summary: CycleSummary,
+) -> None:
+    assert candidate.update_of is not None
+    log.info(
+        "entry %s of %s was updated: matching again", candidate.entry.guid, candidate.feed.label
+    )
+    saved = pipeline.store.update_article(
+        candidate.update_of,
+        candidate.entry,
+        candidate.feed.id,
+        article,
+        matches,
+        plan_alerts(matches, pipeline.config.alerts.routes),
+        pipeline.clock(),
+    )
+    summary.alerts += saved.new_alerts
 
 
 def _page_key(candidate: Candidate) -> str | None:

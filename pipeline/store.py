@@ -36,6 +36,7 @@ from .dedupe import (
     Fingerprint,
     StoredArticle,
     canonical_url,
+    entry_hash,
     exact_duplicate,
     fingerprint,
     same_story,
@@ -424,6 +425,66 @@ class Store:
                 )
             )
         return [entry for entry in entries if entry.guid not in seen]
+
+    def changed_entries(
+        self, feed_id: int, entries: Sequence[FeedEntry]
+    ) -> list[tuple[FeedEntry, int]]:
+        """Known entries whose title or summary changed, with their article id. Entries
+        stored before content hashes existed get theirs now and count as unchanged."""
+        by_guid = {entry.guid: entry for entry in entries}
+        changed = []
+        with self.session() as session:
+            rows = session.scalars(
+                select(m.Entry).where(m.Entry.feed_id == feed_id, m.Entry.guid.in_(by_guid))
+            )
+            for row in rows:
+                entry = by_guid[row.guid]
+                digest = entry_hash(entry.title, entry.summary)
+                if row.content_hash is not None and row.content_hash != digest:
+                    if row.article_id is not None:
+                        changed.append((entry, row.article_id))
+                elif row.content_hash is None:
+                    row.content_hash = digest
+        return changed
+
+    def update_article(
+        self,
+        article_id: int,
+        entry: FeedEntry,
+        feed_id: int,
+        article: Article,
+        matches: Sequence[Match],
+        alerts: Sequence[PlannedAlert],
+        now: datetime,
+    ) -> Saved:
+        """An item updated in place: the stored article takes the new title and text, the
+        rules it newly matches are stored, and alerts go out for those (alerts stay one per
+        rule, story and channel)."""
+        with self.session() as session:
+            row = session.get_one(m.Article, article_id)
+            row.title, row.text = article.title, article.text
+            row.text_hash = text_hash(article.title, article.text)
+            known = set(
+                session.scalars(select(m.MatchRow.rule).where(m.MatchRow.article_id == article_id))
+            )
+            new = [match for match in matches if match.rule not in known]
+            session.add_all(
+                m.MatchRow(article_id=article_id, rule=match.rule, score=match.score,
+                           terms=list(match.terms), highlights=list(match.highlights),
+                           created_at=now)
+                for match in new
+            )  # fmt: skip
+            fresh = {match.rule for match in new}
+            planned = [plan for plan in alerts if plan.rule in fresh]
+            created = _insert_alerts(session, planned, row.story_id, article_id, now)
+            session.execute(
+                update(m.Entry)
+                .where(m.Entry.feed_id == feed_id, m.Entry.guid == entry.guid)
+                .values(content_hash=entry_hash(entry.title, entry.summary))
+            )
+            _touch_story(session, row.story_id, now)
+            log.debug("article %d updated in place: %d new rules matched", article_id, len(new))
+            return Saved(article_id, row.story_id, None, new_alerts=created)
 
     def article_for_url(self, url: str) -> int | None:
         """The stored article with this URL, its AMP or mobile forms included."""
@@ -896,6 +957,7 @@ def _entry_row(feed_id: int, entry: FeedEntry, article_id: int, now: datetime) -
         link=(entry.link or "")[:2048] or None,
         article_id=article_id,
         first_seen_at=now,
+        content_hash=entry_hash(entry.title, entry.summary),
     )
 
 

@@ -167,3 +167,34 @@ def test_the_same_url_is_still_one_article(tmp_path: Path) -> None:
     again = store.save_article(article, [], [], NOW + timedelta(days=30))
     assert first is not None and again is not None and again.duplicate_of == first.article_id
     engine.dispose()
+
+
+def test_an_item_updated_in_place_is_matched_again(
+    tmp_path: Path, http_server: LocalServer
+) -> None:
+    item = {"title": "Chipmaker reports quarterly results", "guid": "g1",
+            "link": http_server.url("/news/results"),
+            "summary": "The company reported revenue in line with forecasts."}  # fmt: skip
+    http_server.add("/feed.xml", rss([item]))
+    config = write_config(
+        tmp_path / "config",
+        feeds=[{"url": http_server.url("/feed.xml")}],
+        fetch={"fetch_pages": False},
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    migrate(engine)
+    pipeline = Pipeline.build(load_config(config), Store(engine), base_dir=tmp_path)
+    alerts_file = tmp_path / "alerts.jsonl"
+    try:
+        first = run_cycle(pipeline)
+        assert first.new_articles == 1 and first.alerts == 0
+        updated = {**item, "title": "UPDATE 2-" + item["title"], "summary": EXPORT}
+        http_server.add("/feed.xml", rss([updated]))
+        second = run_cycle(pipeline)
+        third = run_cycle(pipeline)
+    finally:
+        pipeline.close()
+        engine.dispose()
+    assert second.alerts >= 1 and third.alerts == 0
+    alerts = [json.loads(line) for line in alerts_file.read_text().splitlines()]
+    assert alerts and all(alert["title"].startswith("UPDATE 2-") for alert in alerts)

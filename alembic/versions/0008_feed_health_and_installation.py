@@ -1,4 +1,4 @@
-"""feed health (permanent errors in a row) and the installation id
+"""feed health (permanent errors in a row), entry content hashes, the installation id
 
 Revision ID: 0008
 Revises: 0006
@@ -24,6 +24,8 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("permanent_failures", sa.Integer(), server_default="0", nullable=False)
         )
+    with op.batch_alter_table("entries", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("content_hash", sa.String(length=64), nullable=True))
     installation = op.create_table(
         "installation",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -35,5 +37,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("installation")
+    with op.batch_alter_table("entries", schema=None) as batch_op:
+        batch_op.drop_column("content_hash")
     with op.batch_alter_table("feeds", schema=None) as batch_op:
         batch_op.drop_column("permanent_failures")
