@@ -78,6 +78,30 @@ def after_fetch(
     return Health(now + delay, failures, None, permanent, note)
 
 
+class FeedCounters(Protocol):
+    consecutive_failures: int
+    permanent_failures: int
+    interval: timedelta
+    adaptive: bool
+
+
+def health_after(
+    feed: FeedCounters, result: FetchResult, now: datetime, *, new_entries: int = 0
+) -> Health:
+    """``after_fetch`` for one feed's stored counters and one fetch result."""
+    return after_fetch(
+        result.outcome,
+        result.error,
+        failures_before=feed.consecutive_failures,
+        permanent_before=feed.permanent_failures,
+        interval=feed.interval,
+        now=now,
+        retry_after=result.retry_after,
+        new_entries=new_entries,
+        adaptive=feed.adaptive,
+    )
+
+
 def moved(result: FetchResult) -> bool:
     """Whether to fetch a feed from where it redirected to from now on: only when every
     redirect was permanent and the new address answered with a feed."""

@@ -24,7 +24,7 @@ from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
 from .feedwatch import record_feed_disabled
 from .fetch import PAGE_ACCEPT, Fetcher
-from .health import after_fetch, moved
+from .health import health_after, moved
 from .match import Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
@@ -222,17 +222,7 @@ def _record_feed(
     store = pipeline.store
     problem = parsed.problem if parsed else None
     fresh = store.unseen_entries(state.id, parsed.entries) if parsed else []
-    health = after_fetch(
-        result.outcome,
-        result.error,
-        failures_before=state.consecutive_failures,
-        permanent_before=state.permanent_failures,
-        interval=state.interval,
-        now=now,
-        retry_after=result.retry_after,
-        new_entries=len(fresh),
-        adaptive=state.adaptive,
-    )
+    health = health_after(state, result, now, new_entries=len(fresh))
     store.record_fetch(state.id, result, health, now, problem=problem)
     if health.note:
         log.warning("feed %s: %s", state.label, health.note)

@@ -15,7 +15,7 @@ from pipeline.config import FeedConfig
 from pipeline.database import installation_id, make_engine, open_database
 from pipeline.errors import DatabaseError
 from pipeline.feedwatch import feed_status
-from pipeline.health import after_fetch
+from pipeline.health import health_after
 from pipeline.metrics import REGISTRY, refresh_from_status
 from pipeline.store import Store
 from pipeline.types import FetchResult
@@ -32,15 +32,7 @@ def _store(db_url: str) -> tuple[Store, int]:
 
 def _record(store: Store, feed_id: int, result: FetchResult) -> None:
     state = next(f for f in store.feed_states() if f.id == feed_id)
-    health = after_fetch(
-        result.outcome,
-        result.error,
-        failures_before=state.consecutive_failures,
-        permanent_before=state.permanent_failures,
-        interval=state.interval,
-        now=NOW,
-    )
-    store.record_fetch(feed_id, result, health, NOW)
+    store.record_fetch(feed_id, result, health_after(state, result, NOW), NOW)
 
 
 def test_a_move_sticks_only_when_the_new_address_answers(db_url: str) -> None:

@@ -73,16 +73,19 @@ def test_temporary_failures_back_off_exponentially_with_a_cap() -> None:
     assert delays[5] == 12 * HOUR
 
 
-def test_retry_after_is_honoured() -> None:
+@pytest.mark.parametrize(("asked", "waits"), [(3600, HOUR), (30 * 86400, MAX_RETRY_AFTER)])
+def test_retry_after_is_honoured_up_to_a_cap(asked: int, waits: timedelta) -> None:
     health = after_fetch(
         "rate_limited",
         "429",
         failures_before=0,
         interval=timedelta(minutes=5),
         now=NOW,
-        retry_after=3600,
+        retry_after=asked,
     )
-    assert health.next_check_at == NOW + HOUR
+    assert health.next_check_at == NOW + waits
+    assert (health.note is not None) == (waits == MAX_RETRY_AFTER)
+    assert health.note is None or "capped" in health.note
 
 
 def test_gone_disables_at_once_and_permanent_errors_after_repeats() -> None:
@@ -150,19 +153,6 @@ def test_timeouts_then_one_404_do_not_disable_a_feed() -> None:
         "timeout", "t", failures_before=4, permanent_before=4, interval=HOUR, now=NOW
     )
     assert interrupted.permanent_failures == 0
-
-
-def test_retry_after_is_capped_and_said() -> None:
-    health = after_fetch(
-        "rate_limited",
-        "429",
-        failures_before=0,
-        interval=timedelta(minutes=5),
-        now=NOW,
-        retry_after=30 * 86400,
-    )
-    assert health.next_check_at == NOW + MAX_RETRY_AFTER
-    assert health.note and "capped" in health.note
 
 
 def test_redirect_loop_is_permanent() -> None:
