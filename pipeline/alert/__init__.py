@@ -164,7 +164,7 @@ def deliver(
         except Exception as exc:
             error = _as_channel_error(exc)
             retry_at = next_attempt(error, pending.attempts + 1, settings, now())
-            store.mark_failed(pending.id, str(error), retry_at=retry_at)
+            store.mark_failed(pending.id, secrets.mask(str(error)), retry_at=retry_at)
             _count_failure(report, pending.message.key, pending.channel, error, retry_at)
             continue
         store.mark_sent(pending.id, now())
@@ -259,7 +259,7 @@ def _send_one_digest(
         error = _as_channel_error(exc)
         attempts = store.digest_attempts(digest_id) + 1
         retry_at = next_attempt(error, attempts, settings, now())
-        store.fail_digest(digest_id, str(error), retry_at=retry_at)
+        store.fail_digest(digest_id, secrets.mask(str(error)), retry_at=retry_at)
         _count_failure(report, digest.key, channel_name, error, retry_at)
         return
     store.finish_digest(digest_id, now())
