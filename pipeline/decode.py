@@ -115,12 +115,16 @@ def _deflate_steps() -> Steps:
 
     def steps(data: bytes) -> Iterator[bytes]:
         if not chosen:
-            raw = data[:1] and (data[0] & 0x0F) != 8  # no zlib header: raw deflate
-            wbits = -zlib.MAX_WBITS if raw else zlib.MAX_WBITS
+            wbits = zlib.MAX_WBITS if _zlib_header(data) else -zlib.MAX_WBITS
             chosen.append(_inflate_steps(zlib.decompressobj(wbits)))
         yield from chosen[0](data)
 
     return steps
+
+
+def _zlib_header(data: bytes) -> bool:
+    """Whether ``data`` starts with a zlib header (method 8, check bits valid)."""
+    return len(data) >= 2 and data[0] & 0x0F == 8 and ((data[0] << 8) | data[1]) % 31 == 0
 
 
 def _brotli_steps(decompressor: brotli.Decompressor) -> Steps:
