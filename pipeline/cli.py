@@ -31,12 +31,20 @@ from .config import (
     parse_duration,
     resolve_config_dir,
 )
-from .database import data_dir, database_url, is_sqlite, open_database, redact
+from .database import (
+    data_dir,
+    database_url,
+    installation_id,
+    is_sqlite,
+    open_database,
+    redact,
+)
 from .errors import BusyError, ConfigError, WirewatchError
 from .feedlist import FeedsYaml
 from .locks import RunLock
 from .match import RuleSet
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
+from .secrets import MaskingFilter
 from .store import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,6 +113,7 @@ def _setup_logging(verbose: int, quiet: bool) -> None:
     else:
         formatter = logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     handler.setFormatter(formatter)
+    handler.addFilter(MaskingFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
     noisy_loggers = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler")
     for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
@@ -236,12 +245,21 @@ def worker(ctx: click.Context, env: Env, metrics_port: int | None) -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.option("--check", is_flag=True, help="Exit with code 5 if a feed is failing or disabled.")
 @click.pass_obj
 @friendly_errors
-def status(env: Env, as_json: bool) -> None:
+def status(env: Env, as_json: bool, check: bool) -> None:
     """Show what needs attention: feeds due, failing and disabled; articles and matches in
     the last 24 h; pending and dead alerts; worker heartbeats."""
-    figures = env.store().status(utcnow())
+    from .feedwatch import CHECK_FAILED, feed_status, needs_attention
+
+    figures = feed_status(env.store(), utcnow())
+    _print_status(figures, as_json)
+    if check and needs_attention(figures):
+        sys.exit(CHECK_FAILED)
+
+
+def _print_status(figures: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(figures))
         return
@@ -259,6 +277,8 @@ def status(env: Env, as_json: bool) -> None:
         click.echo(_worker_line(record))
     if not figures["workers"]:
         click.echo("no worker has run against this database")
+    for problem in figures["feed_problems"]:
+        click.echo(f"feed {problem['feed']}: {problem['state']}: {problem['detail']}")
 
 
 def _worker_line(record: dict[str, Any]) -> str:
@@ -619,7 +639,7 @@ def digest(env: Env, route_name: str | None, dry_run: bool) -> None:
             if not previews:
                 click.echo(f"{route.name}: nothing pending")
             continue
-        channels = build_channels(config.alerts, data_dir())
+        channels = build_channels(config.alerts, data_dir(), installation_id(store.engine))
         report = send_digest(store, channels, route, now, config.alerts.delivery, utcnow)
         click.echo(f"{route.name}: {report.sent} digests sent, {report.retrying} to retry")
         for error in report.errors:

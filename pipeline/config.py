@@ -52,6 +52,10 @@ def parse_duration(value: Any) -> timedelta:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 
+FEED_DISABLED_RULE = "ops:feed-disabled"
+"""The built-in rule an alert carries when a feed is disabled; routes select it by name."""
+BUILTIN_RULES = frozenset({FEED_DISABLED_RULE})
+
 
 def _require_unique(values: list[str], what: str) -> None:
     repeated = sorted({value for value in values if values.count(value) > 1})
@@ -82,11 +86,25 @@ class FetchSettings(_Strict):
     allow_private_networks: bool = False
     """Allow requests to loopback, private and link-local addresses (intranet feeds)."""
     allow_hosts: list[str] = []
-    """``host:port`` pairs exempt from the address guard, e.g. one intranet feed server."""
+    """``host:port`` pairs exempt from the address guard, e.g. one intranet feed server
+    (``[::1]:8080`` for IPv6). An entry without a port is refused, not silently ignored."""
     extract_timeout: float = Field(20.0, gt=0)
     """Hard limit for extracting one page; a stuck extraction is killed."""
     extract_workers: int = Field(2, ge=1, le=32)
     extract_memory_mb: int = Field(1024, ge=128)
+
+    @field_validator("allow_hosts")
+    @classmethod
+    def _host_and_port(cls, entries: list[str]) -> list[str]:
+        for entry in entries:
+            host, colon, port = entry.rpartition(":")
+            bare_ipv6 = ":" in host and not host.startswith("[")
+            if not colon or not port.isdigit() or not host or bare_ipv6:
+                raise ValueError(
+                    f"{entry!r} needs a port: write host:port, e.g. 'feeds.intranet:443' "
+                    "or '[fd00::1]:8080'; an entry exempts that one port"
+                )
+        return [entry.lower() for entry in entries]
 
 
 class FeedConfig(_Strict):
@@ -231,10 +249,12 @@ ChannelConfig = Annotated[
 
 class RouteConfig(_Strict):
     name: str
-    rules: list[str] = ["*"]
-    """Rule names, or ``*`` for every rule."""
+    rules: list[str] = []
+    """Rule names (built-in ones such as ``ops:feed-disabled`` included), or ``*`` for
+    every rule."""
     tags: list[str] = []
-    """A rule carrying any of these tags is routed too."""
+    """A rule carrying any of these tags is routed too. A route takes the rules it names
+    and the rules carrying one of its tags, nothing else; it must give one or the other."""
     channels: list[str] = Field(min_length=1)
     mode: Literal["instant", "digest"] = "instant"
     schedule: str | None = None
@@ -267,7 +287,7 @@ class RouteConfig(_Strict):
     def accepts(self, rule: str, tags: tuple[str, ...], score: float) -> bool:
         if score < self.min_score:
             return False
-        return "*" in self.rules or rule in self.rules or bool(set(tags) & set(self.tags))
+        return "*" in self.rules or rule in self.rules or not set(tags).isdisjoint(self.tags)
 
 
 class DeliverySettings(_Strict):
@@ -446,6 +466,10 @@ def _check_routes(path: Path, alerts: AlertsFile, rules: RulesFile) -> None:
         for channel in route.channels:
             if channel not in alerts.channels:
                 raise ConfigError(f"{where}.channels: no channel named {channel!r}")
+        if not route.rules and not route.tags:
+            raise ConfigError(
+                f'{where}: give rules: (rule names, or "*" for every rule) or tags:, or both'
+            )
         for rule in route.rules:
-            if rule != "*" and rule not in names:
+            if rule != "*" and rule not in names and rule not in BUILTIN_RULES:
                 raise ConfigError(f"{where}.rules: no rule named {rule!r} in rules.yaml")

@@ -7,14 +7,16 @@ selects PostgreSQL. ``open_database`` gives an engine whose schema is current.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from .errors import DatabaseError
+from .secrets import mask
 
 
 def data_dir() -> Path:
@@ -40,20 +42,21 @@ def normalise_database_url(url: str) -> str:
 
 
 def redact(url: str) -> str:
+    """``url`` without its password, however malformed it is."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+        return mask(make_url(url).render_as_string(hide_password=True))
+    except ArgumentError:  # malformed: whatever precedes an "@" may be a password
+        return mask(re.sub(r"[^\s/@]*@", "***@", url))
 
 
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise DatabaseError(f"invalid database URL: {url!r}") from None
+        raise DatabaseError(f"invalid database URL: {redact(url)!r}") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -61,6 +64,16 @@ def make_engine(url: str) -> Engine:
         return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     except (ArgumentError, ImportError) as exc:
         raise DatabaseError(f"cannot use database {redact(url)}: {exc}") from None
+
+
+def private_file(path: Path) -> None:
+    """Create the SQLite file (0600) and its directory (0700, when wirewatch creates it)
+    before SQLite does, so that neither is ever readable by other users. The ``-wal``
+    and ``-shm`` files SQLite adds take the database file's mode."""
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -87,7 +100,10 @@ def _alembic_config(engine: Engine):  # type: ignore[no-untyped-def]
 
     config = AlembicConfig()
     config.set_main_option("script_location", str(alembic_dir()))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # Alembic's Config is a ConfigParser: "%" starts an interpolation, so a password with
+    # a percent-encoded character would crash it (and print the URL) unless doubled.
+    url = engine.url.render_as_string(hide_password=False).replace("%", "%%")
+    config.set_main_option("sqlalchemy.url", url)
     return config
 
 
@@ -138,6 +154,13 @@ def open_database(url: str, *, auto_migrate: bool | None = None) -> Engine:
             "run `wirewatch migrate`"
         )
     return engine
+
+
+def installation_id(engine: Engine) -> str:
+    """This database's installation id (created by ``wirewatch migrate``)."""
+    with engine.connect() as connection:
+        found = connection.execute(text("SELECT id FROM installation LIMIT 1")).scalar()
+    return str(found or "")
 
 
 def reason(exc: SQLAlchemyError) -> str:

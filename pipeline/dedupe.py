@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -168,6 +170,81 @@ def text_hash(title: str, text: str) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+# --------------------------------------------------------------------------- exact duplicates
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """What the exact-duplicate decision needs to know about a stored article."""
+
+    id: int
+    story_id: int
+    url: str
+    canonical_url: str
+    text_hash: str
+    title: str
+    fetched_at: datetime
+
+
+def entry_hash(title: str, summary: str) -> str:
+    """What an item said in its feed: when this changes under the same GUID, the item was
+    updated in place ("UPDATE 2" with the news added) and is matched again."""
+    return hashlib.sha256(
+        f"{normalise_text(title)}\n{normalise_text(summary)}".encode()
+    ).hexdigest()
+
+
+def same_headline(a: str, b: str) -> bool:
+    """The same headline, wire prefixes, case and punctuation aside."""
+    return normalise_text(clean_title(a)) == normalise_text(clean_title(b))
+
+
+def host_of(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+    except ValueError:
+        return ""
+
+
+def exact_duplicate(
+    title: str,
+    own_keys: Sequence[str],
+    declared_key: str | None,
+    digest: str,
+    stored: Sequence[StoredArticle],
+    *,
+    now: datetime,
+    window: timedelta,
+) -> tuple[StoredArticle, str] | None:
+    """The stored article a new one repeats, and why; ``None`` if it repeats none.
+
+    The same URL (or its AMP/mobile form) is the same article. The same declared
+    canonical URL or the same text counts only within the story window and under the
+    same headline: a paywall, consent or bot-check page gives every article of a site
+    the same text (and often the same canonical URL), and must not make them one.
+    """
+    for row in stored:
+        if row.canonical_url in own_keys:
+            return row, "same URL"
+    for row in stored:
+        if now - row.fetched_at > window or not same_headline(title, row.title):
+            continue
+        if declared_key and row.canonical_url == declared_key:
+            return row, "same declared canonical URL and headline"
+        if row.text_hash == digest:
+            return row, "same text and headline"
+    return None
+
+
+def shared_boilerplate(url: str, title: str, same_text: Sequence[StoredArticle]) -> bool:
+    """Whether a page's text is boilerplate: stored on the same host under a different
+    headline (``same_text``: the stored articles with the same text hash)."""
+    host = host_of(url)
+    return any(
+        host_of(row.url) == host and not same_headline(title, row.title) for row in same_text
+    )
+
+
 # --------------------------------------------------------------------------- stories
 
 _WIRE_PREFIX = re.compile(
@@ -188,6 +265,12 @@ _PERM_B = _PERM_RNG.randint(0, 1 << 31, size=NUM_PERM, dtype=np.uint64)
 JACCARD_SAME_STORY = 0.45
 CONTAINMENT_SAME_STORY = 0.75
 MIN_SHINGLES_FOR_CONTAINMENT = 12
+MIN_MATCHING_MINHASHES = 8
+"""Containment is only estimated from real overlap: at least 8 of the 64 minimum hashes
+equal (a Jaccard estimate of 1/8). Fewer is noise: a 12-shingle item and a 1,000-shingle
+article agree on 2 of 64 by chance often enough to merge unrelated stories."""
+MIN_SHARED_SHINGLES = 20
+"""...and at least this many shingles estimated to be shared."""
 
 
 def clean_title(title: str) -> str:
@@ -258,7 +341,9 @@ def same_story(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
     if jaccard >= JACCARD_SAME_STORY:
         return True, jaccard
     small = min(a.shingles, b.shingles)
-    if small < MIN_SHINGLES_FOR_CONTAINMENT or jaccard <= 0:
+    if small < MIN_SHINGLES_FOR_CONTAINMENT or jaccard * NUM_PERM < MIN_MATCHING_MINHASHES:
         return False, jaccard
     shared = jaccard * (a.shingles + b.shingles) / (1 + jaccard)
+    if shared < MIN_SHARED_SHINGLES:
+        return False, jaccard
     return shared / small >= CONTAINMENT_SAME_STORY, jaccard

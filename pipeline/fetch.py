@@ -12,14 +12,22 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 import httpx
 
 from . import PROJECT_URL, __version__
 from .config import FetchSettings
-from .guard import BlockedAddress, resolve_checked
+from .decode import BodyDecoder, BodyTooLarge, UnsupportedEncoding, accept_encoding
+from .guard import BlockedAddress, exempt, resolve_checked
+from .netguard import (
+    GuardedBackend,
+    Resolver,
+    environment_proxies,
+    guarded_transport,
+    proxy_for,
+    proxy_host_port,
+)
 from .types import FetchResult
 
 OUTCOMES = (
@@ -28,6 +36,8 @@ OUTCOMES = (
     "not_modified",
     "timeout",
     "too_large",
+    "unsupported_encoding",
+    "redirect_loop",
     "connection_error",
     "invalid_url",
     "not_found",
@@ -43,6 +53,10 @@ FEED_ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+
+
+MAX_RETRY_AFTER = 6 * 3600.0
+"""The longest ``Retry-After`` a feed server gets: a longer one is cut to this (and logged)."""
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -81,19 +95,38 @@ def classify_status(status: int) -> str:
     return "http_4xx"
 
 
-def build_client(settings: FetchSettings) -> httpx.Client:
+def build_client(
+    settings: FetchSettings,
+    *,
+    proxy: str | None = None,
+    resolver: Resolver | None = None,
+    verify: object = True,
+) -> httpx.Client:
+    """A client whose connections go through the address guard (``pipeline.netguard``).
+
+    Through a ``proxy``, only the proxy's own address is opened (and allowed)."""
     timeout = httpx.Timeout(
         connect=settings.connect_timeout,
         read=settings.read_timeout,
         write=settings.read_timeout,
         pool=settings.total_timeout,
     )
+    allow_hosts = [*settings.allow_hosts, *([proxy_host_port(proxy)] if proxy else [])]
+    backend = GuardedBackend(
+        allow_private=settings.allow_private_networks,
+        allow_hosts=allow_hosts,
+        **({"resolver": resolver} if resolver else {}),
+    )
     limits = httpx.Limits(max_connections=settings.concurrency * 2)
     return httpx.Client(
+        transport=guarded_transport(backend, limits=limits, proxy=proxy, verify=verify),
         timeout=timeout,
-        limits=limits,
         follow_redirects=False,
-        headers={"User-Agent": settings.user_agent or default_user_agent()},
+        trust_env=False,
+        headers={
+            "User-Agent": settings.user_agent or default_user_agent(),
+            "Accept-Encoding": accept_encoding(),
+        },
     )
 
 
@@ -127,32 +160,33 @@ class HostGate:
             slot.release()
 
 
-@dataclass(frozen=True)
-class _Hop:
-    """One request of a redirect chain, addressed to the IP address that was checked."""
-
-    url: httpx.URL
-    request_url: httpx.URL
-    headers: dict[str, str]
-    extensions: dict[str, object]
-
-
 class Fetcher:
     """GETs URLs within the limits of ``FetchSettings``; thread-safe.
 
-    Redirects are followed here, hop by hop, so that every hop's address is checked by
-    the guard and the connection goes to exactly the address that was checked (no second
-    DNS answer can swap it). The host name still goes in the ``Host`` header and in TLS
-    (SNI and certificate check).
+    Redirects are followed here, hop by hop, so that a loop gets its own outcome and a
+    move is reported only when every hop was permanent. Every connection is opened
+    through the address guard (``pipeline.netguard``); a target reached through a proxy
+    is checked by name first.
     """
 
-    def __init__(self, settings: FetchSettings, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        client: httpx.Client | None = None,
+        *,
+        proxies: dict[str, str] | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client or build_client(settings)
+        self.proxies = environment_proxies() if proxies is None else proxies
+        self._proxied: dict[str, httpx.Client] = {}
+        self._lock = threading.Lock()
         self.gate = HostGate(settings.per_host_concurrency, settings.per_host_delay)
 
     def close(self) -> None:
         self.client.close()
+        for client in self._proxied.values():
+            client.close()
 
     def get(
         self,
@@ -189,46 +223,48 @@ class Fetcher:
         self, url: str, headers: dict[str, str], max_bytes: int, deadline: float
     ) -> FetchResult:
         current = url
+        visited: set[str] = set()
         permanent: str | None = None
         all_permanent = True
         for _ in range(self.settings.max_redirects + 1):
-            hop = self._hop(current, headers)
+            visited.add(current)
+            target, client = self._route(current)
             with (
-                self.gate.entered(hop.url.host, deadline),
-                self.client.stream(
-                    "GET", hop.request_url, headers=hop.headers, extensions=hop.extensions
-                ) as response,
+                self.gate.entered(target.host, deadline),
+                client.stream("GET", target, headers=headers) as response,
             ):
                 location = response.headers.get("location")
                 if response.status_code in REDIRECTS and location:
                     all_permanent &= response.status_code in PERMANENT_REDIRECTS
-                    current = str(hop.url.join(location))
+                    current = str(target.join(location))
                     permanent = current if all_permanent else None
+                    if current in visited:
+                        return _failed(url, "redirect_loop", f"redirect loop back to {current}")
                     continue
-                return self._read(url, str(hop.url), response, max_bytes, deadline, permanent)
-        return _failed(url, "http_4xx", f"more than {self.settings.max_redirects} redirects")
+                return self._read(url, str(target), response, max_bytes, deadline, permanent)
+        return _failed(url, "redirect_loop", f"more than {self.settings.max_redirects} redirects")
 
-    def _hop(self, url: str, headers: dict[str, str]) -> _Hop:
+    def _route(self, url: str) -> tuple[httpx.URL, httpx.Client]:
+        """The parsed URL and the client to send it with: direct, or through a proxy
+        after the target's addresses passed the guard by name."""
         parsed = httpx.URL(url)
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise _InvalidURL(f"{url!r} is not an http(s) URL")
+        proxy = proxy_for(parsed, self.proxies)
+        if proxy is None:
+            return parsed, self.client
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
-        trusted = f"{parsed.host}:{port}" in self.settings.allow_hosts
-        target = resolve_checked(
-            parsed.host, port, allow_private=self.settings.allow_private_networks or trusted
+        free = exempt(
+            parsed.host,
+            port,
+            allow_private=self.settings.allow_private_networks,
+            allow_hosts=frozenset(self.settings.allow_hosts),
         )
-        address = str(target.address)
-        ip_host = f"[{address}]" if ":" in address else address
-        host_header = parsed.netloc.decode("ascii")
-        extensions: dict[str, object] = {}
-        if parsed.scheme == "https":
-            extensions["sni_hostname"] = parsed.host
-        return _Hop(
-            url=parsed,
-            request_url=parsed.copy_with(host=ip_host.strip("[]"), port=port),
-            headers={**headers, "Host": host_header},
-            extensions=extensions,
-        )
+        resolve_checked(parsed.host, port, allow_private=free)
+        with self._lock:
+            if proxy not in self._proxied:
+                self._proxied[proxy] = build_client(self.settings, proxy=proxy)
+            return parsed, self._proxied[proxy]
 
     def _read(
         self,
@@ -259,28 +295,42 @@ class Fetcher:
             return FetchResult(
                 outcome="too_large", error=f"body of {declared} bytes over the cap", **common
             )
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > max_bytes:
-                return FetchResult(
-                    outcome="too_large", error=f"body over the cap of {max_bytes} bytes", **common
-                )
-            if time.monotonic() > deadline:
-                return FetchResult(
-                    outcome="timeout",
-                    error=f"took longer than {self.settings.total_timeout:g}s",
-                    **common,
-                )
-            chunks.append(chunk)
+        try:
+            body = self._body(response, max_bytes, deadline)
+        except BodyTooLarge as exc:
+            return FetchResult(outcome="too_large", error=str(exc), **common)
+        except UnsupportedEncoding as exc:
+            return FetchResult(outcome="unsupported_encoding", error=str(exc), **common)
+        except TimeoutError:
+            return FetchResult(
+                outcome="timeout",
+                error=f"took longer than {self.settings.total_timeout:g}s",
+                **common,
+            )
         return FetchResult(
             outcome="ok",
-            body=b"".join(chunks),
+            body=body,
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
             **common,
         )
+
+    @staticmethod
+    def _body(response: httpx.Response, max_bytes: int, deadline: float) -> bytes:
+        """The decoded body, read raw off the wire and decoded with a bounded output:
+        at most ``max_bytes`` raw and ``max_bytes`` decoded, one encoding layer."""
+        decoder = BodyDecoder(response.headers.get("content-encoding"), max_bytes)
+        chunks: list[bytes] = []
+        received = 0
+        for raw in response.iter_raw():
+            received += len(raw)
+            if received > max_bytes:
+                raise BodyTooLarge(f"body over the cap of {max_bytes} bytes")
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            chunks.append(decoder.feed(raw))
+        chunks.append(decoder.feed(b""))
+        return b"".join(chunks)
 
 
 class _InvalidURL(ValueError):

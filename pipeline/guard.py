@@ -74,21 +74,50 @@ def resolve_checked(host: str, port: int, *, allow_private: bool) -> Resolved:
     Every address the name resolves to must pass: a name with one public and one private
     address is refused, since the connection could go to either.
     """
-    literal = _literal(host)
-    if literal is not None:
-        addresses = [literal]
-    else:
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (socket.gaierror, UnicodeError) as exc:
-            raise OSError(f"cannot resolve {host}: {exc}") from exc
-        addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
+    addresses = resolve(host, port)
     if not allow_private:
         for address in addresses:
             reason = blocked_reason(address)
             if reason:
                 raise BlockedAddress(f"{host} resolves to a {reason}")
     return Resolved(host, port, addresses[0])
+
+
+def exempt(host: str, port: int, *, allow_private: bool, allow_hosts: frozenset[str]) -> bool:
+    """Whether connections to ``host:port`` skip the address check (intranet feeds)."""
+    name = host.strip("[]").lower()
+    shown = f"[{name}]" if ":" in name else name
+    return allow_private or f"{shown}:{port}" in allow_hosts
+
+
+def allowed_addresses(host: str, addresses: list[IPAddress], *, exempt: bool) -> list[IPAddress]:
+    """The resolved addresses a connection to ``host`` may try, in order.
+
+    Refused addresses are left out; since the connection is then opened to exactly one of
+    the addresses returned, a name with one public and one private address can only ever
+    reach the public one. ``BlockedAddress`` when none is left.
+    """
+    if exempt:
+        return addresses
+    allowed = [address for address in addresses if blocked_reason(address) is None]
+    if not allowed:
+        reasons = "; ".join(str(blocked_reason(address)) for address in addresses[:3])
+        raise BlockedAddress(
+            f"{host} resolves to a {reasons}" if addresses else f"{host}: no address"
+        )
+    return allowed
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address ``host`` resolves to, in the resolver's order (a literal: itself)."""
+    literal = _literal(host)
+    if literal is not None:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise OSError(f"cannot resolve {host}: {exc}") from exc
+    return list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
 
 
 def _literal(host: str) -> IPAddress | None:

@@ -33,6 +33,12 @@ DELIVERIES = Counter(
 ALERTS = Gauge("wirewatch_alerts", "Alerts in the outbox by status", ["status"], registry=REGISTRY)
 QUEUE = Gauge("wirewatch_queue_depth", "Pending alerts waiting to be sent", registry=REGISTRY)
 FEEDS = Gauge("wirewatch_feeds", "Feeds by state", ["state"], registry=REGISTRY)
+FEED_PROBLEMS = Gauge(
+    "wirewatch_feed_problem",
+    "1 for each feed that is disabled, failing or stale (no success for a day)",
+    ["feed", "state"],
+    registry=REGISTRY,
+)
 LAST_POLL = Gauge("wirewatch_last_poll_timestamp", "When the worker last polled", registry=REGISTRY)
 
 
@@ -48,8 +54,11 @@ def refresh_from_status(status: dict[str, Any]) -> None:
     for name, value in status["alerts"].items():
         ALERTS.labels(name).set(value)
     QUEUE.set(status["alerts"]["pending"])
-    for state in ("due", "failing", "disabled"):
-        FEEDS.labels(state).set(status[f"feeds_{state}"])
+    for state in ("due", "failing", "disabled", "stale"):
+        FEEDS.labels(state).set(status.get(f"feeds_{state}", 0))
+    FEED_PROBLEMS.clear()
+    for problem in status.get("feed_problems", []):
+        FEED_PROBLEMS.labels(problem["feed"], problem["state"]).set(1)
 
 
 def serve(

@@ -78,6 +78,8 @@ class Feed(Base):
     last_outcome: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    permanent_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Permanent errors (404, not a feed …) in a row: what disables a feed."""
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     fetch_url: Mapped[str | None] = mapped_column(String(2048))
     """Where the feed moved (every redirect permanent); fetched instead of ``url``."""
@@ -143,6 +145,8 @@ class Entry(Base):
     link: Mapped[str | None] = mapped_column(String(2048))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    """Hash of the feed item's title and summary: an item updated in place is matched again."""
 
 
 class MatchRow(Base):
@@ -194,6 +198,17 @@ class Worker(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Installation(Base):
+    """One row, written by the migration that creates it: a random id for this database,
+    mixed into email Message-IDs and webhook Idempotency-Keys, so that alerts of a new
+    database (whose story ids start again at 1) never repeat an old alert's id."""
+
+    __tablename__ = "installation"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Digest(Base):

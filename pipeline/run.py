@@ -18,16 +18,17 @@ from . import metrics
 from .alert import Channel, DeliveryReport, build_channels, claim_owner, deliver, plan_alerts
 from .concurrency import run_all
 from .config import Config
-from .database import data_dir
-from .dedupe import canonical_url
+from .database import data_dir, installation_id
+from .dedupe import canonical_url, host_of
 from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
+from .feedwatch import record_feed_disabled
 from .fetch import PAGE_ACCEPT, Fetcher
-from .health import after_fetch
+from .health import health_after, moved
 from .match import Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
-from .types import Extracted, FeedEntry, FetchResult, ParsedFeed
+from .types import Article, Extracted, FeedEntry, FetchResult, Match, ParsedFeed
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,9 @@ class Pipeline:
             store=store,
             fetcher=fetcher or Fetcher(config.feeds.fetch),
             matcher=compile_rules(config),
-            channels=build_channels(config.alerts, base_dir or data_dir()),
+            channels=build_channels(
+                config.alerts, base_dir or data_dir(), installation_id(store.engine)
+            ),
             clock=clock,
             extractor=_extractor(config),
         )
@@ -80,7 +83,8 @@ class Pipeline:
         """Switch to a new config. Everything is built before anything is replaced, so a
         config that fails to compile leaves the running one untouched."""
         matcher = compile_rules(config)
-        channels = build_channels(config.alerts, base_dir or data_dir())
+        installation = installation_id(self.store.engine)
+        channels = build_channels(config.alerts, base_dir or data_dir(), installation)
         if config.feeds.fetch != self.config.feeds.fetch:
             self.fetcher = Fetcher(config.feeds.fetch)
         self.config, self.matcher, self.channels = config, matcher, channels
@@ -130,6 +134,8 @@ class CycleSummary:
 class Candidate:
     feed: FeedState
     entry: FeedEntry
+    update_of: int | None = None
+    """The stored article of an entry updated in place (same GUID, new title or summary)."""
 
 
 def run_cycle(
@@ -160,10 +166,13 @@ def run_cycle(
         for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
             if result.outcome == "stopped" or pipeline.stop.is_set():
                 continue  # not recorded: the feed is fetched again next time
-            report, fresh = _record_feed(store, state, result, parsed, pipeline.clock())
+            report, fresh = _record_feed(pipeline, state, result, parsed, pipeline.clock())
             metrics.FETCHES.labels(report.outcome).inc()
             summary.feeds.append(report)
             candidates.extend(Candidate(state, entry) for entry in fresh)
+            if parsed is not None:
+                changed = store.changed_entries(state.id, parsed.entries)
+                candidates.extend(Candidate(state, entry, known) for entry, known in changed)
             if result.ok:
                 validators[state.id] = result
         unfinished = _process(pipeline, candidates, summary)
@@ -214,24 +223,24 @@ def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
 
 
 def _record_feed(
-    store: Store, state: FeedState, result: FetchResult, parsed: ParsedFeed | None, now: datetime
+    pipeline: Pipeline,
+    state: FeedState,
+    result: FetchResult,
+    parsed: ParsedFeed | None,
+    now: datetime,
 ) -> tuple[FeedReport, list[FeedEntry]]:
+    store = pipeline.store
     problem = parsed.problem if parsed else None
     fresh = store.unseen_entries(state.id, parsed.entries) if parsed else []
-    health = after_fetch(
-        result.outcome,
-        result.error,
-        failures_before=state.consecutive_failures,
-        interval=state.interval,
-        now=now,
-        retry_after=result.retry_after,
-        new_entries=len(fresh),
-        adaptive=state.adaptive,
-    )
+    health = health_after(state, result, now, new_entries=len(fresh))
     store.record_fetch(state.id, result, health, now, problem=problem)
+    if health.note:
+        log.warning("feed %s: %s", state.label, health.note)
     if health.disabled_reason:
         log.error("feed %s disabled: %s", state.label, health.disabled_reason)
-    if result.permanent_redirect:
+        routes = pipeline.config.alerts.routes
+        record_feed_disabled(store, state, health.disabled_reason, routes, now)
+    if result.permanent_redirect and moved(result):
         log.warning("feed %s moved permanently to %s", state.label, result.permanent_redirect)
     if parsed is None:
         if result.outcome == "not_modified":
@@ -257,6 +266,9 @@ def _process(
     to_fetch: list[Candidate] = []
     for candidate in candidates:
         link = candidate.entry.link
+        if candidate.update_of is not None:
+            to_fetch.append(candidate)
+            continue
         known = pipeline.store.article_for_url(link) if link else None
         if known is not None:
             pipeline.store.link_entry(candidate.feed.id, candidate.entry, known, pipeline.clock())
@@ -292,11 +304,20 @@ def _store_candidate(
     article = build_article(
         candidate.entry, source=candidate.feed.label, page=page, page_problem=problem
     )
+    if article.extraction == "ok" and pipeline.store.shares_boilerplate(article):
+        note = f"the page text is shared by other headlines on {host_of(article.url)}"
+        log.debug("%s: %s (paywall, consent or bot check?): feed text used", article.url, note)
+        article = build_article(
+            candidate.entry, source=candidate.feed.label, page=None, page_problem=note
+        )
     if not (article.title or article.text):
         log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
         return
     analysis = pipeline.matcher.analyse(article)
     matches = analysis.matches
+    if candidate.update_of is not None:
+        _store_update(pipeline, candidate, article, matches, summary)
+        return
     saved = pipeline.store.save_article(
         article,
         matches,
@@ -317,6 +338,29 @@ def _store_candidate(
     metrics.ARTICLES.inc()
     for match in matches:
         metrics.MATCHES.labels(match.rule).inc()
+
+
+def _store_update(
+    pipeline: Pipeline,
+    candidate: Candidate,
+    article: Article,
+    matches: Sequence[Match],
+    summary: CycleSummary,
+) -> None:
+    assert candidate.update_of is not None
+    log.info(
+        "entry %s of %s was updated: matching again", candidate.entry.guid, candidate.feed.label
+    )
+    saved = pipeline.store.update_article(
+        candidate.update_of,
+        candidate.entry,
+        candidate.feed.id,
+        article,
+        matches,
+        plan_alerts(matches, pipeline.config.alerts.routes),
+        pipeline.clock(),
+    )
+    summary.alerts += saved.new_alerts
 
 
 def _page_key(candidate: Candidate) -> str | None:

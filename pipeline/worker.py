@@ -40,6 +40,7 @@ from .alert import (
 from .concurrency import renewing
 from .config import Config
 from .errors import WirewatchError
+from .feedwatch import feed_status
 from .run import Pipeline, run_cycle
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def run_worker(
     metrics.record_poll()
     server = None
     if metrics_port is not None:
-        server = metrics.serve(metrics_port, lambda: pipeline.store.status(pipeline.clock()))
+        server = metrics.serve(metrics_port, lambda: feed_status(pipeline.store, pipeline.clock()))
         log.info("metrics on http://127.0.0.1:%d/metrics and /healthz", metrics_port)
     try:
         while not stop.wait(0.5):

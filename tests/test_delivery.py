@@ -63,7 +63,7 @@ def configure(
                         "timeout": 3,
                     },
                 },
-                "routes": [{"name": "all", "channels": ["slack", "mail"]}],
+                "routes": [{"name": "all", "rules": ["*"], "channels": ["slack", "mail"]}],
                 "delivery": {"retry_base": "1s", **delivery},
             }
         )
@@ -168,6 +168,7 @@ class Recording:
 NOW = datetime(2026, 11, 26, 7, 30, tzinfo=UTC)
 ROUTE = RouteConfig(
     name="morning",
+    rules=["*"],
     channels=["desk"],
     mode="digest",
     schedule="0 8 * * *",
@@ -244,6 +245,7 @@ def test_digest_command_dry_run_then_send(cli: Cli, http_server: LocalServer) ->
                 "routes": [
                     {
                         "name": "morning",
+                        "rules": ["*"],
                         "channels": ["jsonl"],
                         "mode": "digest",
                         "schedule": "0 8 * * 1-5",

@@ -187,7 +187,7 @@ def farm(http_server: LocalServer, tmp_path: Path):
 EXPECTED = {
     "healthy": "ok", "slow": "ok", "hang": "timeout", "reset": "connection_error",
     "s404": "not_found", "s410": "gone", "s429": "rate_limited", "s500": "http_5xx", "s503": "http_5xx",
-    "loop": "http_4xx", "to-loopback": "blocked_address", "to-private": "blocked_address",
+    "loop": "redirect_loop", "to-loopback": "blocked_address", "to-private": "blocked_address",
     "to-metadata": "blocked_address", "to-mapped": "blocked_address", "moved": "ok",
     "bomb": "too_large", "endless": "too_large", "malformed": "parse_error", "recovered": "ok",
     "html": "not_a_feed",

@@ -131,7 +131,7 @@ def test_connection_refused_is_reported(fetcher: Fetcher) -> None:
 
 def test_redirect_loop_is_stopped(http_server: LocalServer, fetcher: Fetcher) -> None:
     http_server.add("/loop", "", status=302, headers={"Location": "/loop"})
-    assert fetcher.get(http_server.url("/loop")).outcome == "http_4xx"
+    assert fetcher.get(http_server.url("/loop")).outcome == "redirect_loop"
 
 
 def test_classify_status() -> None:

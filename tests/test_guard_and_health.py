@@ -5,8 +5,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.guard import BlockedAddress, blocked_reason, resolve_checked
-from pipeline.health import DISABLE_AFTER, after_fetch
+from pipeline.guard import (
+    BlockedAddress,
+    allowed_addresses,
+    blocked_reason,
+    exempt,
+    resolve_checked,
+)
+from pipeline.health import DISABLE_AFTER, MAX_RETRY_AFTER, after_fetch
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -67,16 +73,19 @@ def test_temporary_failures_back_off_exponentially_with_a_cap() -> None:
     assert delays[5] == 12 * HOUR
 
 
-def test_retry_after_is_honoured() -> None:
+@pytest.mark.parametrize(("asked", "waits"), [(3600, HOUR), (30 * 86400, MAX_RETRY_AFTER)])
+def test_retry_after_is_honoured_up_to_a_cap(asked: int, waits: timedelta) -> None:
     health = after_fetch(
         "rate_limited",
         "429",
         failures_before=0,
         interval=timedelta(minutes=5),
         now=NOW,
-        retry_after=3600,
+        retry_after=asked,
     )
-    assert health.next_check_at == NOW + HOUR
+    assert health.next_check_at == NOW + waits
+    assert (health.note is not None) == (waits == MAX_RETRY_AFTER)
+    assert health.note is None or "capped" in health.note
 
 
 def test_gone_disables_at_once_and_permanent_errors_after_repeats() -> None:
@@ -86,12 +95,22 @@ def test_gone_disables_at_once_and_permanent_errors_after_repeats() -> None:
     for failures in range(DISABLE_AFTER - 1):
         assert (
             after_fetch(
-                "not_found", "404", failures_before=failures, interval=HOUR, now=NOW
+                "not_found",
+                "404",
+                failures_before=failures,
+                permanent_before=failures,
+                interval=HOUR,
+                now=NOW,
             ).disabled_reason
             is None
         )
     last = after_fetch(
-        "not_found", "404", failures_before=DISABLE_AFTER - 1, interval=HOUR, now=NOW
+        "not_found",
+        "404",
+        failures_before=DISABLE_AFTER - 1,
+        permanent_before=DISABLE_AFTER - 1,
+        interval=HOUR,
+        now=NOW,
     )
     assert last.disabled_reason == f"{DISABLE_AFTER} permanent errors in a row: 404"
     assert (
@@ -114,3 +133,45 @@ def test_adaptive_feeds_poll_faster_while_active() -> None:
         active.next_check_at == NOW + HOUR / 4
         and quiet.next_check_at == plain.next_check_at == NOW + HOUR
     )
+
+
+def test_timeouts_then_one_404_do_not_disable_a_feed() -> None:
+    """Item 4: permanent errors in a row are counted, not failures."""
+    failures = permanent = 0
+    for outcome in ["timeout"] * 4 + ["not_found"]:
+        health = after_fetch(
+            outcome,
+            outcome,
+            failures_before=failures,
+            permanent_before=permanent,
+            interval=HOUR,
+            now=NOW,
+        )
+        failures, permanent = health.consecutive_failures, health.permanent_failures
+    assert health.disabled_reason is None and (failures, permanent) == (5, 1)
+    interrupted = after_fetch(
+        "timeout", "t", failures_before=4, permanent_before=4, interval=HOUR, now=NOW
+    )
+    assert interrupted.permanent_failures == 0
+
+
+def test_redirect_loop_is_permanent() -> None:
+    health = after_fetch(
+        "redirect_loop", "loop", failures_before=4, permanent_before=4, interval=HOUR, now=NOW
+    )
+    assert health.disabled_reason is not None
+
+
+def test_guard_decisions_at_connection_time() -> None:
+    """Item 2, as pure functions: refused addresses are skipped, the rest tried in order."""
+    public, private = ipaddress.ip_address("93.184.216.34"), ipaddress.ip_address("10.0.0.7")
+    loop = ipaddress.ip_address("127.0.0.1")
+    assert allowed_addresses("mixed.test", [private, public], exempt=False) == [public]
+    with pytest.raises(BlockedAddress, match="private"):
+        allowed_addresses("intranet.test", [private], exempt=False)
+    assert allowed_addresses("intranet.test", [private, loop], exempt=True) == [private, loop]
+    hosts = frozenset({"feeds.intranet:8080", "[::1]:8443"})
+    assert exempt("FEEDS.intranet", 8080, allow_private=False, allow_hosts=hosts)
+    assert not exempt("feeds.intranet", 443, allow_private=False, allow_hosts=hosts)
+    assert exempt("::1", 8443, allow_private=False, allow_hosts=hosts)
+    assert exempt("any.test", 1, allow_private=True, allow_hosts=frozenset())

@@ -102,7 +102,7 @@ def configure(cli: Cli, farm: Farm, slack: SlackServer, smtp: SmtpServer, pg_url
                         "to": ["desk@desk.example"],
                     },
                 },
-                "routes": [{"name": "all", "channels": ["slack", "mail"]}],
+                "routes": [{"name": "all", "rules": ["*"], "channels": ["slack", "mail"]}],
                 "delivery": {"lease": "4s", "retry_base": "1s"},
             }
         )

@@ -73,10 +73,14 @@ def test_same_url_with_tracking_junk_is_one_article(store: Store) -> None:
 
 
 def test_identical_text_under_another_url_is_one_article(store: Store) -> None:
+    """The same text counts as the same article only under the same headline (issue 13:
+    a paywall page shares its text across headlines); another headline joins the story."""
     first = store.save_article(art("https://one.example/a", title="Headline A"), [], [], NOW)
-    copy = store.save_article(art("https://two.example/b", title="Headline B"), [], [], NOW)
+    copy = store.save_article(art("https://two.example/b", title="Headline A"), [], [], NOW)
+    retitled = store.save_article(art("https://two.example/d", title="Headline B"), [], [], NOW)
     other = store.save_article(art("https://two.example/c", text=BODY + " different"), [], [], NOW)
     assert copy.duplicate_of == first.article_id and copy.story_id == first.story_id
+    assert retitled.duplicate_of is None and retitled.story_id == first.story_id
     assert other.duplicate_of is None
 
 

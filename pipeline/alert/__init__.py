@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import secrets
 from ..config import (
     AlertsFile,
     ConsoleChannel,
@@ -51,18 +52,35 @@ from .webhook import WebhookSink
 log = logging.getLogger(__name__)
 
 
-CHANNEL_TYPES: dict[type, Callable[[str, Any, Path], Channel]] = {
-    ConsoleChannel: lambda name, config, base_dir: ConsoleSink(name),
-    FileChannel: lambda name, config, base_dir: JsonlSink(name, _resolve(config.path, base_dir)),
-    SlackChannel: lambda name, config, base_dir: SlackSink(name, config),
-    EmailChannel: lambda name, config, base_dir: EmailSink(name, config),
-    WebhookChannel: lambda name, config, base_dir: WebhookSink(name, config),
+SECRET_FIELDS = ("password", "token", "secret", "webhook_url", "url")
+"""Channel settings that are, or carry, a secret (a webhook URL's path usually is one)."""
+
+
+CHANNEL_TYPES: dict[type, Callable[[str, Any, Path, str], Channel]] = {
+    ConsoleChannel: lambda name, config, base_dir, installation: ConsoleSink(name),
+    FileChannel: lambda name, config, base_dir, installation: JsonlSink(
+        name, _resolve(config.path, base_dir)
+    ),
+    SlackChannel: lambda name, config, base_dir, installation: SlackSink(name, config),
+    EmailChannel: lambda name, config, base_dir, installation: EmailSink(
+        name, config, installation
+    ),
+    WebhookChannel: lambda name, config, base_dir, installation: WebhookSink(
+        name, config, installation=installation
+    ),
 }
 
 
-def build_channels(alerts: AlertsFile, base_dir: Path) -> dict[str, Channel]:
+def build_channels(
+    alerts: AlertsFile, base_dir: Path, installation: str = ""
+) -> dict[str, Channel]:
+    """The configured channels; ``installation`` (the database's installation id) goes
+    into email Message-IDs and webhook Idempotency-Keys. Their secrets are registered
+    for masking (``pipeline.secrets``)."""
+    for config in alerts.channels.values():
+        secrets.register(*(getattr(config, field, None) for field in SECRET_FIELDS))
     return {
-        name: CHANNEL_TYPES[type(config)](name, config, base_dir)
+        name: CHANNEL_TYPES[type(config)](name, config, base_dir, installation)
         for name, config in alerts.channels.items()
     }
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .. import metrics
+from .. import metrics, secrets
 from ..concurrency import renewing
 from ..config import DeliverySettings
 from ..errors import ChannelError
@@ -128,7 +128,9 @@ class _Run:
 
     def failed(self, pending: PendingAlert, error: ChannelError) -> None:
         retry_at = next_attempt(error, pending.attempts + 1, self.settings, self.now())
-        if not self.store.mark_failed(pending.id, str(error), retry_at=retry_at, owner=self.owner):
+        if not self.store.mark_failed(
+            pending.id, secrets.mask(str(error)), retry_at=retry_at, owner=self.owner
+        ):
             self.lost(pending.message.key)
         if error.retry_after is not None and retry_at is not None:
             self.paused[pending.channel] = retry_at  # the channel asked us to wait: all of it

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 
+from .. import secrets
 from ..concurrency import renewing
 from ..config import DeliverySettings, RouteConfig
 from ..errors import ChannelError
@@ -161,7 +162,9 @@ def send_claimed_digest(
         except Exception as exc:
             error = as_channel_error(exc)
             retry_at = next_attempt(error, pending.attempts + 1, settings, now())
-            if not store.fail_digest(pending.id, str(error), retry_at=retry_at, owner=owner):
+            if not store.fail_digest(
+                pending.id, secrets.mask(str(error)), retry_at=retry_at, owner=owner
+            ):
                 _lost(report, pending.message)
             count_failure(report, pending.message.key, pending.channel, error, retry_at)
             return

@@ -22,14 +22,14 @@ DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
 
 def build_message(
-    config: EmailChannel, key: str, subject: str, text: str, html: str
+    config: EmailChannel, key: str, subject: str, text: str, html: str, installation: str = ""
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config.sender
     message["To"] = ", ".join(config.to)
     message["Subject"] = f"{config.subject_prefix} {subject}".strip()
     message["Date"] = formatdate(usegmt=True)
-    message["Message-ID"] = message_id(key, config.sender)
+    message["Message-ID"] = message_id(key, config.sender, installation)
     if config.list_unsubscribe:
         message["List-Unsubscribe"] = f"<{config.list_unsubscribe}>"
     message.set_content(text)
@@ -37,21 +37,37 @@ def build_message(
     return message
 
 
-def message_id(key: str, sender: str) -> str:
+def message_id(key: str, sender: str, installation: str = "") -> str:
+    """Stable per alert and installation: story ids restart after a database reset or a
+    move to PostgreSQL, and the installation id keeps a new alert from reusing an old
+    alert's Message-ID (which Gmail would drop as a duplicate)."""
     domain = parseaddr(sender)[1].rpartition("@")[2] or "wirewatch.invalid"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    digest = hashlib.sha256(f"{installation}:{key}".encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+def tls_context(ca_file: str | None) -> ssl.SSLContext:
+    """The system CAs, plus ``ca_file`` when given (a private relay's CA)."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 class EmailSink:
-    def __init__(self, name: str, config: EmailChannel) -> None:
+    def __init__(self, name: str, config: EmailChannel, installation: str = "") -> None:
         self.name = name
         self.config = config
+        self.installation = installation
 
     def send(self, message: AlertMessage) -> None:
-        self._deliver(build_message(self.config, message.key, *email_alert(message)))
+        self._deliver(self._message(message.key, *email_alert(message)))
 
     def send_digest(self, digest: DigestMessage) -> None:
-        self._deliver(build_message(self.config, digest.key, *email_digest(digest)))
+        self._deliver(self._message(digest.key, *email_digest(digest)))
+
+    def _message(self, key: str, subject: str, text: str, html: str) -> EmailMessage:
+        return build_message(self.config, key, subject, text, html, self.installation)
 
     def _deliver(self, message: EmailMessage) -> None:
         try:
@@ -80,7 +96,7 @@ class EmailSink:
     def _connect(self) -> smtplib.SMTP:
         config = self.config
         port = config.port or DEFAULT_PORTS[config.security]
-        context = ssl.create_default_context(cafile=config.ca_file)
+        context = tls_context(config.ca_file)
         if config.security == "tls":
             return smtplib.SMTP_SSL(config.host, port, timeout=config.timeout, context=context)
         smtp = smtplib.SMTP(config.host, port, timeout=config.timeout)

@@ -145,7 +145,14 @@ def _short(story: DigestStory) -> DigestStory:
 
 
 def _render(name: str, context: dict) -> str:
-    return _templates.get_template(name).render(**context, mark=_html_mark)
+    return _templates.get_template(name).render(**context, mark=_html_mark, link=safe_href)
+
+
+def safe_href(url: str) -> str:
+    """``url`` if it is an http(s) URL, else ``""``: feed-supplied links never put a
+    ``javascript:`` or ``data:`` URL into an email's ``href``."""
+    scheme = url.strip().partition(":")[0].lower()
+    return url.strip() if scheme in ("http", "https") else ""
 
 
 def _html_mark(snippet: str) -> Markup:

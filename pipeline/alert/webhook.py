@@ -29,16 +29,38 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + digest.hexdigest()
 
 
+RESERVED_HEADERS = frozenset(
+    {"idempotency-key", "x-wirewatch-timestamp", "x-wirewatch-signature", "content-type"}
+)
+
+
+def user_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The configured extra headers, without those wirewatch sets itself: a user header
+    can never replace the signature, the timestamp or the idempotency key."""
+    return {name: value for name, value in headers.items() if name.lower() not in RESERVED_HEADERS}
+
+
+def idempotency_key(key: str, installation: str = "") -> str:
+    """Stable per alert and installation: story ids restart after a database reset, so
+    the installation id keeps a new alert from reusing an old alert's key."""
+    return hashlib.sha256(f"{installation}:{key}".encode()).hexdigest()[:32]
+
+
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 class WebhookSink:
     def __init__(
-        self, name: str, config: WebhookChannel, client: httpx.Client | None = None
+        self,
+        name: str,
+        config: WebhookChannel,
+        client: httpx.Client | None = None,
+        installation: str = "",
     ) -> None:
         self.name = name
         self.config = config
+        self.installation = installation
         self._client = client or httpx.Client(timeout=config.timeout)
 
     def send(self, message: AlertMessage) -> None:
@@ -53,9 +75,9 @@ class WebhookSink:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": f"wirewatch/{__version__}",
-            "Idempotency-Key": hashlib.sha256(key.encode()).hexdigest()[:32],
+            **user_headers(self.config.headers),
+            "Idempotency-Key": idempotency_key(key, self.installation),
             "X-Wirewatch-Timestamp": timestamp,
-            **self.config.headers,
         }
         if self.config.secret:
             headers["X-Wirewatch-Signature"] = sign(self.config.secret, timestamp, body)

@@ -2,7 +2,8 @@
 ``pipeline.types`` data and the views in ``views``; ORM objects never leave it.
 
 One module per thing stored: ``feeds`` (the feed list and fetch outcomes), ``articles``
-(entries, articles and the story each joins), ``stories`` (reading stories and matches),
+(entries, articles and the story each joins), ``revisions`` (items updated in place,
+shared boilerplate pages), ``stories`` (reading stories and matches),
 ``outbox`` (instant alerts), ``digests`` (digest jobs), ``workers`` (heartbeats and
 status). Everything that is claimed goes through the one lease primitive in ``leases``.
 ``Store`` combines them. Connecting and migrating live in ``pipeline.database``
@@ -28,6 +29,7 @@ from .base import DEFAULT_STORY_WINDOW
 from .digests import DigestStore
 from .feeds import FeedStore
 from .outbox import OutboxStore
+from .revisions import RevisionStore
 from .stories import StoryStore
 from .views import (
     ALERT_STATUSES,
@@ -43,7 +45,9 @@ from .views import (
 from .workers import STALE_HEARTBEAT, WorkerStore
 
 
-class Store(FeedStore, ArticleStore, StoryStore, OutboxStore, DigestStore, WorkerStore):
+class Store(
+    FeedStore, ArticleStore, RevisionStore, StoryStore, OutboxStore, DigestStore, WorkerStore
+):
     """Repository over one engine. Each public method is one short transaction.
 
     ``story_window``: how far back a new article looks for near-duplicates to join.

@@ -19,10 +19,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import models as m
-from ..dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
+from ..dedupe import (
+    Fingerprint,
+    canonical_url,
+    entry_hash,
+    exact_duplicate,
+    fingerprint,
+    same_story,
+    text_hash,
+    url_variants,
+)
 from ..types import Article, FeedEntry, Match
 from .base import StoreBase
 from .outbox import insert_alerts
+from .revisions import stored_articles
 from .stories import touch_story, touch_story_of
 from .views import PlannedAlert, Saved
 
@@ -108,7 +118,9 @@ class ArticleStore(StoreBase):
         digest = text_hash(article.title, article.text)
         key = canonical_url(article.canonical_url or article.url) or f"urn:wirewatch:text:{digest}"
         url_keys = [key, *url_variants(key)]
-        lock_story_keys(session, [*url_keys, digest, *print_.bands])
+        own_key = canonical_url(article.url) if article.url else key
+        own_keys = [own_key, *url_variants(own_key)] if article.url else [key]
+        lock_story_keys(session, [*own_keys, *url_keys, digest, *print_.bands])
         if (
             entry is not None
             and feed_id is not None
@@ -117,22 +129,36 @@ class ArticleStore(StoreBase):
             )
         ):
             return None
-        existing = session.execute(
-            select(m.Article.id, m.Article.story_id)
-            .where(m.Article.canonical_url.in_(url_keys) | (m.Article.text_hash == digest))
-            .order_by(m.Article.id)
-            .limit(1)
-        ).first()
-        if existing is not None:
-            article_id, story_id = existing
+        stored = stored_articles(
+            session,
+            m.Article.canonical_url.in_([*own_keys, *url_keys]) | (m.Article.text_hash == digest),
+        )
+        declared = key if article.canonical_url else None
+        found = exact_duplicate(
+            article.title, own_keys, declared, digest, stored, now=now, window=self.story_window
+        )
+        if found is not None:
+            repeated, why = found
+            log.debug("%s: duplicate of article %d (%s)", article.url, repeated.id, why)
             if entry is not None and feed_id is not None:
-                session.add(_entry_row(feed_id, entry, article_id, now))
-            touch_story_of(session, article_id, now)
-            return Saved(article_id, story_id, duplicate_of=article_id)
+                session.add(_entry_row(feed_id, entry, repeated.id, now))
+            touch_story_of(session, repeated.id, now)
+            return Saved(repeated.id, repeated.story_id, duplicate_of=repeated.id)
+        if any(row.canonical_url == key for row in stored):
+            log.debug(
+                "%s: declared canonical URL %s is another article's: not merged", article.url, key
+            )
+            key = own_key
 
         similar = self._most_similar(session, print_, now)
         if similar is not None:
             similar_to, story_id = similar
+            log.debug(
+                "%s: joins story %d (near duplicate of article %d)",
+                article.url,
+                story_id,
+                similar_to,
+            )
             touch_story(session, story_id, now, joined=True)
         else:
             similar_to = None
@@ -247,6 +273,7 @@ def _entry_row(feed_id: int, entry: FeedEntry, article_id: int, now: datetime) -
         link=(entry.link or "")[:2048] or None,
         article_id=article_id,
         first_seen_at=now,
+        content_hash=entry_hash(entry.title, entry.summary),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from .. import models as m
 from ..config import FeedConfig
-from ..health import Health
+from ..health import Health, moved
 from ..types import FetchResult
 from . import leases
 from .base import StoreBase, aware, insert
@@ -74,7 +74,8 @@ class FeedStore(StoreBase):
             feed.last_outcome = result.outcome
             feed.next_check_at = health.next_check_at
             feed.consecutive_failures = health.consecutive_failures
-            if result.permanent_redirect:
+            feed.permanent_failures = health.permanent_failures
+            if moved(result):
                 feed.fetch_url = result.permanent_redirect
             if health.disabled_reason:
                 feed.enabled = False
@@ -168,6 +169,8 @@ class FeedStore(StoreBase):
             feed.enabled = True
             feed.disabled_reason = None
             feed.consecutive_failures = 0
+            feed.permanent_failures = 0
+            feed.fetch_url = None  # a move that led here is forgotten: the URL is tried again
             feed.next_check_at = now
             session.flush()
             return feed_state(feed)
@@ -187,6 +190,7 @@ def feed_state(row: m.Feed) -> FeedState:
         last_outcome=row.last_outcome,
         last_error=row.last_error,
         consecutive_failures=row.consecutive_failures or 0,
+        permanent_failures=row.permanent_failures or 0,
         next_check_at=row.next_check_at,
         disabled_reason=row.disabled_reason,
         fetch_url=row.fetch_url,

@@ -24,6 +24,7 @@ class FeedState:
     last_outcome: str | None = None
     last_error: str | None = None
     consecutive_failures: int = 0
+    permanent_failures: int = 0
     next_check_at: datetime | None = None
     disabled_reason: str | None = None
     fetch_url: str | None = None
