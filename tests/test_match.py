@@ -206,3 +206,39 @@ def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, te
     doc = Document.of(doc_article)
     brute = {rule.name for rule in ruleset.rules if rule.node.hits(doc)}
     assert {m.rule for m in ruleset.match(doc_article)} == brute
+
+
+def test_proximity_finds_any_window_holding_all_words() -> None:
+    """Issue 11: the window was built around the first word's nearest neighbours, so a
+    nearer-but-wrong occurrence of one word hid a valid window using a farther one."""
+    assert hits('"export chip china"~5', text="china chip a b c export")
+    assert hits('"export chip china"~4', text="chip sales export to the China chip market")
+    assert hits('"china chip export"~4', text="chip sales export to the China chip market")
+    assert not hits('"export chip china"~3', text="chip sales export to the China chip market")
+    assert not hits('"export chip china"~4', text="china chip a b c d export")
+
+
+def test_proximity_window_is_first_to_last_word() -> None:
+    assert hits('"a b c"~2', text="c a b")
+    assert hits('"a b c"~1', text="c a b"), "never narrower than the words themselves"
+    assert not hits('"a b c"~2', text="c a x b")
+    assert hits('"chip chip"~3', text="chip x x chip")
+    assert not hits('"chip chip"~3', text="chip x x x chip"), "a repeated word needs two"
+    assert not hits('"chip chip"~3', text="one chip only")
+
+
+def test_symbols_in_phrases_are_words_not_dropped() -> None:
+    """Issue 11: ``"% of revenue"`` compiled to ``"of revenue"``."""
+    assert hits('"% of revenue"', text="a 25% of revenue cut")
+    assert not hits('"% of revenue"', text="25 of revenue")
+    assert hits('"R&D"', text="R&D spending") and not hits('"R&D"', text="R D")
+    assert hits('"$ 5bn"', text="a $5bn deal") and not hits('"$ 5bn"', text="a 5bn deal")
+    assert hits('"25 % cut"', text="Get 25% Cut")
+
+
+def test_unsearchable_symbols_are_rejected() -> None:
+    with pytest.raises(QuerySyntaxError, match="contains '©', which cannot be searched"):
+        compile_query('"© chips"')
+    rules = [RuleConfig(name="sym", query='"chips ®"')]
+    with pytest.raises(RuleError, match=r"rules\[0\] \(sym\): query: .*'®'"):
+        RuleSet.from_config(rules, "rules.yaml")

@@ -14,9 +14,9 @@ indexes rules by those words so that an article only evaluates the rules it coul
 
 from __future__ import annotations
 
-import bisect
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,10 +24,10 @@ from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import parser as lucene_parser
 
-from .text import FIELDS, Document, FieldText, normalise
+from .text import FIELDS, SYMBOLS, Document, FieldText, normalise
 
 DEFAULT_FIELDS = ("title", "text")
-_QUERY_WORD = re.compile(r"\w+\*?")
+_QUERY_WORD = re.compile(rf"\w+\*?|[{re.escape(SYMBOLS)}]")
 
 Trigger = tuple[str, bool]
 """A case-folded word that must occur, and whether it is a prefix."""
@@ -128,27 +128,50 @@ class Terms:
                 yield Hit(name, start, start + len(rest), self.label, 1.5)
 
     def _window_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
-        """Every occurrence of the first word with all others within ``slop`` words."""
-        lists = [word.positions(field) for word in self.words]
-        if not all(lists):
-            return
+        """Every shortest window that holds all the words, if it spans at most ``slop``."""
         window = max(self.slop or 0, len(self.words) - 1)
-        for anchor in lists[0]:
-            span = [anchor]
-            for positions in lists[1:]:
-                near = _nearest(positions, anchor)
-                if abs(near - anchor) > window:
-                    break
-                span.append(near)
-            else:
-                if max(span) - min(span) <= window:
-                    yield Hit(name, min(span), max(span), self.label, 1.5)
+        for start, end in smallest_windows(self._distinct_positions(field)):
+            if end - start <= window:
+                yield Hit(name, start, end, self.label, 1.5)
+
+    def _distinct_positions(self, field: FieldText) -> list[tuple[list[int], int]]:
+        """(positions, how many occurrences are needed) for each distinct query word."""
+        needed: dict[Word, int] = {}
+        for word in self.words:
+            needed[word] = needed.get(word, 0) + 1
+        return [(word.positions(field), count) for word, count in needed.items()]
 
 
-def _nearest(positions: Sequence[int], anchor: int) -> int:
-    index = bisect.bisect_left(positions, anchor)
-    candidates = positions[max(index - 1, 0) : index + 1]
-    return min(candidates, key=lambda p: abs(p - anchor))
+def smallest_windows(lists: Sequence[tuple[Sequence[int], int]]) -> Iterator[tuple[int, int]]:
+    """(first, last) position of each shortest stretch of text that holds, for every
+    ``(positions, count)``, ``count`` of those positions; one per last position.
+
+    A sliding window over all positions in text order: it grows on the right and then
+    drops positions on the left while it still holds everything. Different words may
+    share a position (``chip*`` and ``chips`` both at one word)."""
+    if any(len(positions) < count for positions, count in lists):
+        return
+    events = sorted((p, key) for key, (positions, _) in enumerate(lists) for p in positions)
+    needed = [count for _, count in lists]
+    have = [0] * len(lists)
+    missing = len(lists)
+    left = 0
+    for position, key in events:
+        have[key] += 1
+        if have[key] == needed[key]:
+            missing -= 1
+        if missing:
+            continue
+        while True:
+            first, first_key = events[left]
+            if have[first_key] == needed[first_key]:
+                break
+            have[first_key] -= 1
+            left += 1
+        yield first, position
+        have[first_key] -= 1
+        missing += 1
+        left += 1
 
 
 @dataclass(frozen=True)
@@ -302,7 +325,15 @@ def replace_label(node: Node, label: str) -> Node:
 
 
 def _terms(raw: str, fields: tuple[str, ...], quoted: bool = False) -> Terms:
-    words = tuple(Word.parse(w) for w in _QUERY_WORD.findall(normalise(raw)) if w != "*")
+    text = normalise(raw)
+    unsearchable = sorted({c for c in text if unicodedata.category(c)[0] == "S"} - set(SYMBOLS))
+    if unsearchable:
+        shown = " ".join(repr(c) for c in unsearchable)
+        raise QuerySyntaxError(
+            f"{raw!r} contains {shown}, which cannot be searched for "
+            f"(symbols that can: {SYMBOLS[:8]} and currency signs)"
+        )
+    words = tuple(Word.parse(w) for w in _QUERY_WORD.findall(text) if w != "*")
     if not words:
         raise QuerySyntaxError(f"{raw!r} contains no word to search for")
     label = f'"{raw}"' if quoted else raw
