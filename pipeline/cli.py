@@ -35,7 +35,7 @@ from .database import data_dir, database_url, is_sqlite, open_database, redact
 from .errors import BusyError, ConfigError, WirewatchError
 from .feedlist import FeedsYaml
 from .locks import RunLock
-from .match import RuleSet
+from .match import RuleSet, rule_warnings
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
 from .store import Store
 
@@ -632,8 +632,11 @@ def rules_check(env: Env, rules_file: Path | None) -> None:
     """Validate every rule of RULES_FILE (default: rules.yaml of the config directory).
 
     Errors name the file, the rule and the position in its query; exit code 2.
+    Warnings (e.g. a lower-case ``and`` searched for as a word) go to stderr; exit code 0.
     """
     path, ruleset = _load_ruleset(env, rules_file)
+    for warning in rule_warnings(load_rules_file(path).rules, str(path)):
+        click.echo(f"wirewatch: warning: {warning}", err=True)
     click.echo(f"{path}: {len(ruleset.rules)} rules OK ({len(ruleset.entities)} entities)")
 
 

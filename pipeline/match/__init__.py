@@ -18,7 +18,14 @@ from ..config import EntityConfig, RuleConfig
 from ..errors import ConfigError
 from ..types import Article, Match
 from .evidence import highlight, score_hits
-from .query import Node, QuerySyntaxError, Trigger, compile_aliases, compile_query
+from .query import (
+    Node,
+    QuerySyntaxError,
+    Trigger,
+    compile_aliases,
+    compile_query,
+    query_warnings,
+)
 from .text import Document
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "RuleError",
     "RuleSet",
     "compile_query",
+    "rule_warnings",
 ]
 
 
@@ -47,6 +55,15 @@ class Matcher(Protocol):
     """What the pipeline needs of a matcher; ``RuleSet`` is the one shipped."""
 
     def analyse(self, article: Article) -> Analysis: ...
+
+
+def rule_warnings(rules: Sequence[RuleConfig], origin: str = "rules.yaml") -> list[str]:
+    """Doubtful spots in rules that compile, each naming file, rule and position."""
+    return [
+        f"{origin}: rules[{index}] ({rule.name}): query: {warning}"
+        for index, rule in enumerate(rules)
+        for warning in query_warnings(rule.query)
+    ]
 
 
 @dataclass(frozen=True)

@@ -267,6 +267,30 @@ def compile_query(query: str, entities: Entities | None = None) -> Node:
     return node
 
 
+def query_warnings(query: str) -> list[str]:
+    """Things that compile but are probably not what was meant: ``and``, ``or`` and
+    ``not`` not written in capitals are searched for as words, not read as operators."""
+    try:
+        parsed = lucene_parser.parse(query)
+    except (IllegalCharacterError, ParseError):
+        return []
+    return [
+        f"{item.value!r} at position {item.pos} is searched for as a word; write "
+        f"{item.value.upper()} for the operator, or quote it in a phrase to keep the word"
+        for item in _walk(parsed)
+        if isinstance(item, tree.Word) and item.value.upper() in _OPERATORS
+    ]
+
+
+_OPERATORS = ("AND", "OR", "NOT")
+
+
+def _walk(item: tree.Item) -> Iterator[tree.Item]:
+    yield item
+    for child in item.children:
+        yield from _walk(child)
+
+
 def compile_aliases(aliases: Sequence[str], fields: tuple[str, ...] = DEFAULT_FIELDS) -> Node:
     """An entity: any of its aliases, each read as a phrase."""
     return Any_(tuple(_terms(alias, fields, quoted=True) for alias in aliases))
