@@ -12,7 +12,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Protocol
+
+import ahocorasick
 
 from ..config import EntityConfig, RuleConfig
 from ..errors import ConfigError
@@ -24,6 +27,7 @@ from .query import (
     Trigger,
     compile_aliases,
     compile_query,
+    is_prefix,
     query_warnings,
 )
 from .text import Document
@@ -75,57 +79,75 @@ class CompiledRule:
     description: str = ""
 
 
+class Scanner:
+    """One Aho-Corasick automaton over every trigger of every rule and entity: a single
+    pass over an article's ``Document.scan()`` says which of them occur."""
+
+    def __init__(self, patterns: set[Trigger]) -> None:
+        self.automaton = ahocorasick.Automaton()
+        for pattern in patterns:
+            self.automaton.add_word(pattern, pattern)
+        if patterns:
+            self.automaton.make_automaton()
+        self.empty = not patterns
+
+    def present(self, text: str) -> frozenset[Trigger]:
+        if self.empty:
+            return frozenset()
+        return frozenset(map(_second, self.automaton.iter(text)))
+
+
 class TriggerIndex:
     """Finds the items (rules or entities) an article could match, without evaluating all.
 
-    Each item is indexed under one of the word groups it requires (its rarest-looking
-    group); an item found that way is kept only if every other required group is also
-    satisfied by the article's vocabulary. Both steps are set look-ups, so the cost per
-    article depends on the article's words and the few items they point to.
+    An item can be satisfied in one or more ways (``Node.alternatives``: one per branch of
+    its ORs), each needing some groups of triggers. The item is indexed under the most
+    selective group of each way; an item found that way is kept only if, for one of its
+    ways, every group has a trigger among those the scan found. Both steps are set
+    look-ups, so the cost per article depends on the triggers that occur and the few
+    items they point to.
     """
 
     def __init__(self, nodes: Sequence[Node]) -> None:
-        self.words: dict[str, set[int]] = defaultdict(set)
-        self.prefixes: dict[str, set[int]] = defaultdict(set)
-        self.always: set[int] = set()
-        self.groups: list[list[frozenset[Trigger]]] = []
+        self.keyed: dict[Trigger, list[int]] = defaultdict(list)
+        """Items with a way that needs only the key's group: found by the key alone."""
+        self.checked: dict[Trigger, list[tuple[int, list[frozenset[Trigger]]]]] = defaultdict(list)
+        """(item, the way's other groups) for ways that need more: found if those occur."""
+        self.always: list[int] = []
         for number, node in enumerate(nodes):
-            groups = node.required()
-            self.groups.append(groups)
-            if not groups:
-                self.always.add(number)
+            ways = node.alternatives()
+            if not all(ways):
+                self.always.append(number)
                 continue
-            for word, is_prefix in min(groups, key=_breadth):
-                (self.prefixes if is_prefix else self.words)[word].add(number)
-        self.stem_lengths = {
-            len(word) for groups in self.groups for g in groups for word, p in g if p
-        }
+            for groups in ways:
+                key = min(groups, key=_breadth)
+                rest = [group for group in groups if group is not key]
+                for trigger in key:
+                    if rest:
+                        self.checked[trigger].append((number, rest))
+                    else:
+                        self.keyed[trigger].append(number)
 
-    def candidates(self, vocabulary: set[str], stems: set[str]) -> list[int]:
-        """``stems``: every prefix of every vocabulary word, at the lengths of ``stem_lengths``."""
+    def candidates(self, present: frozenset[Trigger]) -> list[int]:
         found = set(self.always)
-        for word in vocabulary:
-            found |= self.words.get(word, _EMPTY)
-        for stem in stems:
-            found |= self.prefixes.get(stem, _EMPTY)
-        return sorted(
-            number
-            for number in found
-            if all(_satisfied(group, vocabulary, stems) for group in self.groups[number])
-        )
+        for trigger in self.keyed.keys() & present:
+            found.update(self.keyed[trigger])
+        absent = present.isdisjoint
+        for trigger in self.checked.keys() & present:
+            for number, rest in self.checked[trigger]:
+                if number not in found and not any(map(absent, rest)):
+                    found.add(number)
+        return sorted(found)
 
 
-_EMPTY: frozenset[int] = frozenset()
+_second = itemgetter(1)
 
 
 def _breadth(group: frozenset[Trigger]) -> tuple[int, int]:
-    """Smaller is more selective: fewer alternatives, fewer prefixes, longer words."""
-    prefixes = sum(1 for _, is_prefix in group if is_prefix)
-    return (len(group) + 2 * prefixes, -min(len(word) for word, _ in group))
-
-
-def _satisfied(group: frozenset[Trigger], vocabulary: set[str], stems: set[str]) -> bool:
-    return any((word in stems) if is_prefix else (word in vocabulary) for word, is_prefix in group)
+    """Smaller is more selective: fewer alternatives, fewer prefixes, longer triggers
+    (a phrase is longer than any of its words)."""
+    prefixes = sum(1 for trigger in group if is_prefix(trigger))
+    return (len(group) + 2 * prefixes, -min(len(trigger) for trigger in group))
 
 
 class RuleSet:
@@ -136,9 +158,10 @@ class RuleSet:
     ) -> None:
         self.rules = tuple(rules)
         self.entities = tuple(entities)
+        nodes = [rule.node for rule in self.rules] + [node for _, node in self.entities]
+        self._scanner = Scanner(set().union(*(node.patterns() for node in nodes)))
         self._rule_index = TriggerIndex([rule.node for rule in self.rules])
         self._entity_index = TriggerIndex([node for _, node in self.entities])
-        self._stem_lengths = sorted(self._rule_index.stem_lengths | self._entity_index.stem_lengths)
 
     @classmethod
     def from_config(
@@ -161,19 +184,17 @@ class RuleSet:
         return cls(compiled, entity_nodes)
 
     def analyse(self, article: Article) -> Analysis:
-        doc = Document.of(article)
-        vocabulary = doc.vocabulary()
-        stems = {word[:n] for word in vocabulary for n in self._stem_lengths if n <= len(word)}
-        return Analysis(
-            self._matches(doc, vocabulary, stems), self._entities(doc, vocabulary, stems)
-        )
+        fields = Document.of(article).fields
+        doc = Document(fields, self._scanner.present(Document(fields).scan()))
+        return Analysis(self._matches(doc), self._entities(doc))
 
     def match(self, article: Article) -> list[Match]:
         return list(self.analyse(article).matches)
 
-    def _matches(self, doc: Document, vocabulary: set[str], stems: set[str]) -> tuple[Match, ...]:
+    def _matches(self, doc: Document) -> tuple[Match, ...]:
         found = []
-        for number in self._rule_index.candidates(vocabulary, stems):
+        assert doc.present is not None
+        for number in self._rule_index.candidates(doc.present):
             rule = self.rules[number]
             hits = rule.node.hits(doc)
             if not hits:
@@ -192,9 +213,10 @@ class RuleSet:
             )
         return tuple(found)
 
-    def _entities(self, doc: Document, vocabulary: set[str], stems: set[str]) -> tuple[str, ...]:
+    def _entities(self, doc: Document) -> tuple[str, ...]:
+        assert doc.present is not None
         return tuple(
             self.entities[number][0]
-            for number in self._entity_index.candidates(vocabulary, stems)
+            for number in self._entity_index.candidates(doc.present)
             if self.entities[number][1].hits(doc)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 
 from .query import Hit
@@ -38,17 +39,30 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
         title = doc.fields["title"]
         snippets.append(_mark(title, 0, len(title.text), title_hits))
     text = doc.fields["text"]
-    text_hits = [hit for hit in hits if hit.field == "text"]
-    ranked = []
-    for start, end in text.sentences():
-        inside = [h for h in text_hits if start <= text.spans[h.start][0] < end]
-        if inside:
-            ranked.append((-len({h.term for h in inside}), start, end, inside))
+    ranked = [
+        (-len({h.term for h in inside}), start, end, inside)
+        for (start, end), inside in _by_sentence(text, hits).items()
+    ]
     ranked.sort(key=lambda r: (r[0], r[1]))
     room = MAX_HIGHLIGHTS - len(snippets)
     for _, start, end, inside in sorted(ranked[:room], key=lambda r: r[1]):
         snippets.append(_mark(text, start, end, inside))
     return tuple(snippets)
+
+
+def _by_sentence(text: FieldText, hits: Sequence[Hit]) -> dict[tuple[int, int], list[Hit]]:
+    """The text's hits grouped by the sentence they start in (a binary search each)."""
+    sentences = text.sentences()
+    starts = [start for start, _ in sentences]
+    grouped: dict[tuple[int, int], list[Hit]] = {}
+    for hit in hits:
+        if hit.field != "text":
+            continue
+        offset = text.spans[hit.start][0]
+        number = bisect.bisect_right(starts, offset) - 1
+        if number >= 0 and offset < sentences[number][1]:
+            grouped.setdefault(sentences[number], []).append(hit)
+    return grouped
 
 
 def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:

@@ -18,26 +18,30 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from functools import cached_property
+from typing import NamedTuple, Protocol
 
 from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import parser as lucene_parser
 
-from .text import FIELDS, SYMBOLS, Document, FieldText, normalise
+from .text import FIELDS, SEPARATORS, SYMBOLS, Document, FieldText, normalise
 
 DEFAULT_FIELDS = ("title", "text")
 _QUERY_WORD = re.compile(rf"\w+\*?|[{re.escape(SYMBOLS)}]")
 
-Trigger = tuple[str, bool]
-"""A case-folded word that must occur, and whether it is a prefix."""
+Trigger = str
+"""Text that must occur in ``Document.scan()``, with the separator of one field (here the
+text's, ``\\0``): ``\\0word\\0`` (a whole word, case-folded), ``\\0pre`` (a prefix) or
+``\\0export\\0control\\0`` (a phrase)."""
 
 
 # --------------------------------------------------------------------------- query tree
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """A tuple rather than a dataclass: articles create thousands, and tuples are cheap."""
+
     field: str
     start: int
     end: int
@@ -64,9 +68,24 @@ class Word:
     def positions(self, field: FieldText) -> list[int]:
         return field.positions(self.text, prefix=self.prefix, case_sensitive=self.case_sensitive)
 
-    @property
-    def trigger(self) -> Trigger:
-        return (self.text.casefold(), self.prefix)
+    def trigger(self, separator: str) -> Trigger:
+        return separator + self.pattern(separator)
+
+    def pattern(self, separator: str) -> str:
+        """The word as it appears in ``scan``, with the separator that ends a whole word."""
+        return self.text.casefold() + ("" if self.prefix else separator)
+
+
+_SEPARATOR_CHARS = frozenset(SEPARATORS.values())
+MAX_ALTERNATIVES = 16
+
+
+def is_prefix(trigger: Trigger) -> bool:
+    return trigger[-1] not in _SEPARATOR_CHARS
+
+
+def _selectivity(trigger: Trigger) -> tuple[bool, int]:
+    return (not is_prefix(trigger), len(trigger))
 
 
 class Node(Protocol):
@@ -82,6 +101,14 @@ class Node(Protocol):
     def required(self) -> list[frozenset[Trigger]]:
         """Groups of words that must all be satisfied (one word of each group occurs)."""
 
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        """Ways the node can be satisfied, each a list of groups that must all be (the
+        ``required`` of one branch of each OR); at most ``MAX_ALTERNATIVES``, beyond
+        which it falls back to ``[required()]``. ``[[]]``: no requirement known."""
+
+    def patterns(self) -> set[Trigger]:
+        """Every trigger of every term in the node (what the scan must look for)."""
+
 
 @dataclass(frozen=True)
 class Terms:
@@ -95,6 +122,8 @@ class Terms:
     def hits(self, doc: Document) -> list[Hit] | None:
         found: list[Hit] = []
         for name in self.fields:
+            if doc.present is not None and not doc.present.issuperset(self.needs[name]):
+                continue
             field = doc.fields[name]
             if self.slop is None:
                 found.extend(self._sequence_hits(name, field))
@@ -105,13 +134,40 @@ class Terms:
     def positive(self) -> bool:
         return True
 
+    @cached_property
+    def needs(self) -> dict[str, frozenset[Trigger]]:
+        """Field -> what must occur in its scan for a hit there: the phrase (up to its
+        first prefix word), else each word."""
+        return {name: self._needs(SEPARATORS[name]) for name in self.fields}
+
+    def _needs(self, separator: str) -> frozenset[Trigger]:
+        if self.slop is not None or len(self.words) == 1:
+            return frozenset(word.trigger(separator) for word in self.words)
+        pattern = separator
+        for word in self.words:
+            pattern += word.pattern(separator)
+            if word.prefix:
+                break
+        return frozenset({pattern})
+
     def triggers(self) -> frozenset[Trigger]:
-        """The most selective word: a whole word before a prefix, then the longest."""
-        best = max(self.words, key=lambda w: (not w.prefix, len(w.text)))
-        return frozenset({best.trigger})
+        """The most selective group: a whole word (or phrase) before a prefix, then the
+        longest."""
+        return max(self.required(), key=lambda group: _selectivity(next(iter(group))))
 
     def required(self) -> list[frozenset[Trigger]]:
-        return [frozenset({word.trigger}) for word in self.words]
+        """One group per word (a phrase counts as one), with its trigger in each field."""
+        if self.slop is None and len(self.words) > 1:
+            return [frozenset().union(*self.needs.values())]
+        return [
+            frozenset(word.trigger(SEPARATORS[name]) for name in self.fields) for word in self.words
+        ]
+
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        return [self.required()]
+
+    def patterns(self) -> set[Trigger]:
+        return set().union(*self.needs.values())
 
     def _sequence_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
         first, *rest = self.words
@@ -198,6 +254,17 @@ class All:
     def required(self) -> list[frozenset[Trigger]]:
         return [group for child in self.children for group in child.required()]
 
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        combined: list[list[frozenset[Trigger]]] = [[]]
+        for child in self.children:
+            combined = [mine + theirs for mine in combined for theirs in child.alternatives()]
+            if len(combined) > MAX_ALTERNATIVES:
+                return [self.required()]
+        return combined
+
+    def patterns(self) -> set[Trigger]:
+        return set().union(*(child.patterns() for child in self.children))
+
 
 @dataclass(frozen=True)
 class Any_:
@@ -221,6 +288,15 @@ class Any_:
         either = self.triggers()
         return [either] if either is not None else []
 
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        either = [branch for child in self.children for branch in child.alternatives()]
+        if [] in either:
+            return [[]]
+        return either if len(either) <= MAX_ALTERNATIVES else [self.required()]
+
+    def patterns(self) -> set[Trigger]:
+        return set().union(*(child.patterns() for child in self.children))
+
 
 @dataclass(frozen=True)
 class Not:
@@ -237,6 +313,12 @@ class Not:
 
     def required(self) -> list[frozenset[Trigger]]:
         return []
+
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        return [[]]
+
+    def patterns(self) -> set[Trigger]:
+        return self.child.patterns()
 
 
 # --------------------------------------------------------------------------- compiling
