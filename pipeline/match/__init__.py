@@ -110,34 +110,85 @@ class TriggerIndex:
 
     def __init__(self, nodes: Sequence[Node]) -> None:
         self.keyed: dict[Trigger, list[int]] = defaultdict(list)
-        """Items with a way that needs only the key's group: found by the key alone."""
-        self.checked: dict[Trigger, list[tuple[int, list[frozenset[Trigger]]]]] = defaultdict(list)
-        """(item, the way's other groups) for ways that need more: found if those occur."""
+        """Items that need nothing more than the key's group: found by the key alone."""
+        self.checked: dict[Trigger, list[tuple[int, Group]]] = defaultdict(list)
+        """(item, group) for items that need one more group: kept if it occurs."""
+        self.checked_all: dict[Trigger, list[tuple[int, list[Group]]]] = defaultdict(list)
+        """(item, groups) for items that need several more groups: kept if all occur."""
+        self.checked_ways: dict[Trigger, list[tuple[int, list[Group], list[list[Group]]]]] = (
+            defaultdict(list)
+        )
+        """(item, groups, ways) for the rest: kept if all groups and one way occur."""
         self.always: list[int] = []
         for number, node in enumerate(nodes):
             ways = node.alternatives()
             if not all(ways):
                 self.always.append(number)
                 continue
-            for groups in ways:
-                key = min(groups, key=_breadth)
-                rest = [group for group in groups if group is not key]
-                for trigger in key:
-                    if rest:
-                        self.checked[trigger].append((number, rest))
-                    else:
-                        self.keyed[trigger].append(number)
+            for key, needed, ways_left in _keys(ways):
+                self._add(number, key, needed, ways_left)
+        # frozensets, so that intersecting with an article's triggers walks the smaller set
+        self._keys = [
+            frozenset(table)
+            for table in (self.keyed, self.checked, self.checked_all, self.checked_ways)
+        ]
+
+    def _add(self, number: int, key: Group, needed: list[Group], ways: list[list[Group]]) -> None:
+        for trigger in key:
+            if ways:
+                self.checked_ways[trigger].append((number, needed, ways))
+            elif len(needed) > 1:
+                self.checked_all[trigger].append((number, needed))
+            elif needed:
+                self.checked[trigger].append((number, needed[0]))
+            else:
+                self.keyed[trigger].append(number)
 
     def candidates(self, present: frozenset[Trigger]) -> list[int]:
         found = set(self.always)
-        for trigger in self.keyed.keys() & present:
-            found.update(self.keyed[trigger])
         absent = present.isdisjoint
-        for trigger in self.checked.keys() & present:
-            for number, rest in self.checked[trigger]:
-                if number not in found and not any(map(absent, rest)):
-                    found.add(number)
+        keyed, checked, checked_all, checked_ways = (keys & present for keys in self._keys)
+        for trigger in keyed:
+            found.update(self.keyed[trigger])
+        for trigger in checked:
+            found.update(number for number, group in self.checked[trigger] if not absent(group))
+        for trigger in checked_all:
+            found.update(
+                number
+                for number, groups in self.checked_all[trigger]
+                if not any(map(absent, groups))
+            )
+        for trigger in checked_ways:
+            found.update(
+                number
+                for number, groups, ways in self.checked_ways[trigger]
+                if not any(map(absent, groups)) and any(not any(map(absent, way)) for way in ways)
+            )
         return sorted(found)
+
+
+Group = frozenset[Trigger]
+
+
+def _keys(ways: list[list[Group]]) -> list[tuple[Group, list[Group], list[list[Group]]]]:
+    """(key, groups also needed, ways of which one is also needed) to index an item under:
+    one key that every way needs, if there is one, else the most selective group of each
+    way. Ways that differ by one group each become one group (any of their triggers)."""
+    common = set(ways[0]).intersection(*ways[1:])
+    if not common:
+        return [(key, [g for g in groups if g != key], []) for groups, key in _each_key(ways)]
+    key = min(common, key=_breadth)
+    needed = [group for group in ways[0] if group in common and group != key]
+    left = [[group for group in groups if group not in common] for groups in ways]
+    if not all(left):
+        return [(key, needed, [])]
+    if all(len(way) == 1 for way in left):
+        return [(key, [*needed, frozenset().union(*(way[0] for way in left))], [])]
+    return [(key, needed, left)]
+
+
+def _each_key(ways: list[list[Group]]) -> list[tuple[list[Group], Group]]:
+    return [(groups, min(groups, key=_breadth)) for groups in ways]
 
 
 _second = itemgetter(1)

@@ -53,12 +53,13 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
 def _by_sentence(text: FieldText, hits: Sequence[Hit]) -> dict[tuple[int, int], list[Hit]]:
     """The text's hits grouped by the sentence they start in (a binary search each)."""
     sentences = text.sentences()
-    starts = [start for start, _ in sentences]
+    starts = text.sentence_starts()
     grouped: dict[tuple[int, int], list[Hit]] = {}
+    spans = text.spans
     for hit in hits:
         if hit.field != "text":
             continue
-        offset = text.spans[hit.start][0]
+        offset = spans[hit.start][0]
         number = bisect.bisect_right(starts, offset) - 1
         if number >= 0 and offset < sentences[number][1]:
             grouped.setdefault(sentences[number], []).append(hit)
@@ -67,7 +68,8 @@ def _by_sentence(text: FieldText, hits: Sequence[Hit]) -> dict[tuple[int, int], 
 
 def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:
     """``field.text[start:end]`` with each hit wrapped in ``**``, trimmed around the hits."""
-    ranges = sorted({(field.spans[h.start][0], field.spans[h.end][1]) for h in hits})
+    spans = field.spans
+    ranges = sorted({(spans[h.start][0], spans[h.end][1]) for h in hits})
     merged: list[list[int]] = []
     for lo, hi in ranges:
         if merged and lo <= merged[-1][1]:

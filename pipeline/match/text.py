@@ -8,7 +8,6 @@ built on first use, which happens only for articles that some rule could match.
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -57,11 +56,9 @@ class FieldText:
     """One field of an article: normalised text and its words; indexes built on demand."""
 
     __slots__ = (
-        "_folded",
-        "_indexes",
-        "_prefixes",
+        "_positions",
+        "_sentence_starts",
         "_sentences",
-        "_sorted",
         "_spans",
         "scan",
         "separator",
@@ -76,12 +73,10 @@ class FieldText:
         self.scan = f"{separator}{separator.join(words)}{separator}".casefold()
         """The case-folded words, each between separators (casefold maps each character
         on its own, so this is the same as folding each word)."""
-        self._folded: list[str] | None = None
-        self._indexes: dict[bool, dict[str, list[int]]] = {}
-        self._prefixes: dict[bool, dict[str, list[int]]] = {}
-        self._sorted: dict[bool, list[str]] = {}
+        self._positions: dict[tuple[str, bool, bool], list[int]] = {}
         self._spans: list[tuple[int, int]] | None = None
         self._sentences: list[tuple[int, int]] | None = None
+        self._sentence_starts: list[int] = []
 
     @classmethod
     def index(cls, raw: str, separator: str = SEPARATORS["text"]) -> FieldText:
@@ -99,15 +94,36 @@ class FieldText:
         return self._spans
 
     def positions(self, word: str, *, prefix: bool, case_sensitive: bool) -> list[int]:
-        index = self._index(case_sensitive)
-        if not prefix:
-            return index.get(word, [])
-        cache = self._prefixes.setdefault(case_sensitive, {})
-        if word not in cache:
-            cache[word] = sorted(
-                p for w in self._words_starting(word, case_sensitive) for p in index[w]
-            )
-        return cache[word]
+        """Word numbers where ``word`` occurs (or a word starting with it), in order.
+
+        Found with ``str.find`` in ``scan``; a word's number is the count of separators
+        before it. No word -> positions index is built: an article is asked about a
+        few dozen words at most, and most articles about none."""
+        key = (word, prefix, case_sensitive)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._find(word, prefix)
+            if case_sensitive:
+                words = self.words
+                if prefix:
+                    found = [p for p in found if words[p].startswith(word)]
+                else:
+                    found = [p for p in found if words[p] == word]
+            self._positions[key] = found
+        return found
+
+    def _find(self, word: str, prefix: bool) -> list[int]:
+        separator, scan = self.separator, self.scan
+        needle = separator + word.casefold() + ("" if prefix else separator)
+        found: list[int] = []
+        number = last = 0
+        at = scan.find(needle)
+        while at >= 0:
+            number += scan.count(separator, last, at)
+            found.append(number)
+            last = at
+            at = scan.find(needle, at + 1)
+        return found
 
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence of the text, computed once."""
@@ -119,37 +135,13 @@ class FieldText:
                 start = boundary.end()
             if start < len(self.text):
                 self._sentences.append((start, len(self.text)))
+            self._sentence_starts = [start for start, _ in self._sentences]
         return self._sentences
 
-    def _index(self, case_sensitive: bool) -> dict[str, list[int]]:
-        """Word -> positions."""
-        index = self._indexes.get(case_sensitive)
-        if index is None:
-            index = {}
-            for position, word in enumerate(self.words if case_sensitive else self._fold()):
-                if word in index:
-                    index[word].append(position)
-                else:
-                    index[word] = [position]
-            self._indexes[case_sensitive] = index
-        return index
-
-    def _fold(self) -> list[str]:
-        if self._folded is None:
-            self._folded = self.scan[1:-1].split(self.separator) if self.words else []
-        return self._folded
-
-    def _words_starting(self, prefix: str, case_sensitive: bool) -> list[str]:
-        """Binary search in the sorted vocabulary: no scan of every word per prefix."""
-        words = self._sorted.get(case_sensitive)
-        if words is None:
-            words = sorted(self._index(case_sensitive))
-            self._sorted[case_sensitive] = words
-        start = bisect.bisect_left(words, prefix)
-        end = start
-        while end < len(words) and words[end].startswith(prefix):
-            end += 1
-        return words[start:end]
+    def sentence_starts(self) -> list[int]:
+        """Where each sentence starts, for a binary search."""
+        self.sentences()
+        return self._sentence_starts
 
 
 @dataclass(frozen=True)
