@@ -28,6 +28,7 @@ from luqum.parser import parser as lucene_parser
 from .text import FIELDS, SEPARATORS, SYMBOLS, Document, FieldText, normalise
 
 DEFAULT_FIELDS = ("title", "text")
+_SYMBOL_SET = frozenset(SYMBOLS)
 _QUERY_WORD = re.compile(rf"\w+\*?|[{re.escape(SYMBOLS)}]")
 
 Trigger = str
@@ -432,7 +433,9 @@ def replace_label(node: Node, label: str) -> Node:
 
 def _terms(raw: str, fields: tuple[str, ...], quoted: bool = False) -> Terms:
     text = normalise(raw)
-    unsearchable = sorted({c for c in text if unicodedata.category(c)[0] == "S"} - set(SYMBOLS))
+    unsearchable = sorted(
+        {c for c in text if not c.isalnum() and unicodedata.category(c)[0] == "S"} - _SYMBOL_SET
+    )
     if unsearchable:
         shown = " ".join(repr(c) for c in unsearchable)
         raise QuerySyntaxError(
