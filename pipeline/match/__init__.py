@@ -1,10 +1,11 @@
 """Rules and entities -> matches. Pure: an ``Article`` in, matches and entities out.
 
-``RuleSet`` compiles every rule once (``query.py``) and indexes the rules by the words
-that must occur for them to match. For an article it normalises and indexes the text once
-(``text.py``), looks up each distinct word of the article in that index, and evaluates
-only the rules found: the cost grows with the article's vocabulary, not with the number
-of rules. Scores and highlights come from ``evidence.py``. See docs/rules.md.
+``RuleSet`` compiles every rule once (``query.py``): each knows, per branch of its ORs,
+which words, prefixes and phrases must occur for it to match. One Aho-Corasick automaton
+over all of them scans an article's folded words once (``text.py``); ``TriggerIndex``
+keeps only the rules with a complete branch, and only those are evaluated: the cost
+follows the article and the rules it could match, not the number of rules. Scores and
+highlights come from ``evidence.py``. See docs/rules.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ..config import EntityConfig, RuleConfig
 from ..errors import ConfigError
 from ..types import Article, Match
 from .evidence import highlight, score_hits
+from .lint import query_warnings
 from .query import (
     Node,
     QuerySyntaxError,
@@ -28,7 +30,6 @@ from .query import (
     compile_aliases,
     compile_query,
     is_prefix,
-    query_warnings,
 )
 from .text import Document
 

@@ -2,21 +2,24 @@
 
 * ``AND``, ``OR``, ``NOT``, parentheses; two terms side by side mean ``AND``.
 * ``"export licence"`` phrase; ``licen*`` prefix wildcard (also inside phrases).
-* ``"export chip"~10`` proximity: all words within 10 words of each other, any order.
+* ``"export chip"~10`` proximity: all words in a window of 10 words, any order
+  (``windows.py``).
 * ``title:``, ``text:``, ``source:`` restrict a term or group to one field; unrestricted
   terms search title and text. ``entity:nvidia`` is any alias of a gazetteer entity.
 * A term written without lower-case letters and with at least one upper-case letter
   (``BIS``, ``EAR``, ``H20``, ``SMIC``) matches case-sensitively; all others ignore case.
 
-Every node can say which words must occur for it to match (``triggers``): the rule set
-indexes rules by those words so that an article only evaluates the rules it could match.
+Every node can say what text must occur for it to match, per branch of its ORs
+(``alternatives``): the rule set indexes rules by it so that an article only evaluates
+the rules it could match. ``lint.py`` warns about queries that compile but probably
+mean something else.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple, Protocol
@@ -26,6 +29,7 @@ from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import parser as lucene_parser
 
 from .text import FIELDS, SEPARATORS, SYMBOLS, Document, FieldText, normalise
+from .windows import smallest_windows
 
 DEFAULT_FIELDS = ("title", "text")
 _SYMBOL_SET = frozenset(SYMBOLS)
@@ -199,38 +203,6 @@ class Terms:
         return [(word.positions(field), count) for word, count in needed.items()]
 
 
-def smallest_windows(lists: Sequence[tuple[Sequence[int], int]]) -> Iterator[tuple[int, int]]:
-    """(first, last) position of each shortest stretch of text that holds, for every
-    ``(positions, count)``, ``count`` of those positions; one per last position.
-
-    A sliding window over all positions in text order: it grows on the right and then
-    drops positions on the left while it still holds everything. Different words may
-    share a position (``chip*`` and ``chips`` both at one word)."""
-    if any(len(positions) < count for positions, count in lists):
-        return
-    events = sorted((p, key) for key, (positions, _) in enumerate(lists) for p in positions)
-    needed = [count for _, count in lists]
-    have = [0] * len(lists)
-    missing = len(lists)
-    left = 0
-    for position, key in events:
-        have[key] += 1
-        if have[key] == needed[key]:
-            missing -= 1
-        if missing:
-            continue
-        while True:
-            first, first_key = events[left]
-            if have[first_key] == needed[first_key]:
-                break
-            have[first_key] -= 1
-            left += 1
-        yield first, position
-        have[first_key] -= 1
-        missing += 1
-        left += 1
-
-
 @dataclass(frozen=True)
 class All:
     children: tuple[Node, ...]
@@ -348,30 +320,6 @@ def compile_query(query: str, entities: Entities | None = None) -> Node:
     if not node.positive():
         raise QuerySyntaxError("the query must require at least one term (it has only NOT)")
     return node
-
-
-def query_warnings(query: str) -> list[str]:
-    """Things that compile but are probably not what was meant: ``and``, ``or`` and
-    ``not`` not written in capitals are searched for as words, not read as operators."""
-    try:
-        parsed = lucene_parser.parse(query)
-    except (IllegalCharacterError, ParseError):
-        return []
-    return [
-        f"{item.value!r} at position {item.pos} is searched for as a word; write "
-        f"{item.value.upper()} for the operator, or quote it in a phrase to keep the word"
-        for item in _walk(parsed)
-        if isinstance(item, tree.Word) and item.value.upper() in _OPERATORS
-    ]
-
-
-_OPERATORS = ("AND", "OR", "NOT")
-
-
-def _walk(item: tree.Item) -> Iterator[tree.Item]:
-    yield item
-    for child in item.children:
-        yield from _walk(child)
 
 
 def compile_aliases(aliases: Sequence[str], fields: tuple[str, ...] = DEFAULT_FIELDS) -> Node:
