@@ -42,7 +42,7 @@ from .database import (
 from .errors import BusyError, ConfigError, WirewatchError
 from .feedlist import FeedsYaml
 from .locks import RunLock
-from .match import RuleSet
+from .match import RuleSet, rule_warnings
 from .run import CycleSummary, Pipeline, run_cycle, utcnow
 from .secrets import MaskingFilter
 from .store import Store
@@ -662,8 +662,11 @@ def rules_check(env: Env, rules_file: Path | None) -> None:
     """Validate every rule of RULES_FILE (default: rules.yaml of the config directory).
 
     Errors name the file, the rule and the position in its query; exit code 2.
+    Warnings (e.g. a lower-case ``and`` searched for as a word) go to stderr; exit code 0.
     """
     path, ruleset = _load_ruleset(env, rules_file)
+    for warning in rule_warnings(load_rules_file(path).rules, str(path)):
+        click.echo(f"wirewatch: warning: {warning}", err=True)
     click.echo(f"{path}: {len(ruleset.rules)} rules OK ({len(ruleset.entities)} entities)")
 
 
@@ -748,39 +751,58 @@ def _load_ruleset(env: Env, rules_file: Path | None) -> tuple[Path, RuleSet]:
     "--db",
     "replay_db",
     metavar="URL",
-    help="Dedupe against (and store into) this database instead of a fresh in-memory one.",
+    help="Dedupe against this database (same URL forms as the global --db) instead of a "
+    "fresh in-memory one; read-only unless --write.",
+)
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Store the replayed articles into --db (they then count as seen by the pipeline).",
 )
 @click.pass_obj
 @friendly_errors
 def replay(
-    env: Env, source: Any, as_json: bool, rules_file: Path | None, replay_db: str | None
+    env: Env,
+    source: Any,
+    as_json: bool,
+    rules_file: Path | None,
+    replay_db: str | None,
+    write: bool,
 ) -> None:
     """Dedupe and match a JSON Lines archive (SOURCE, or - for stdin); nothing is sent.
 
     Each line: {"id", "title", "text", "url"?, "published"?, "source"?}. With --json,
-    prints {"id", "duplicate_of", "story", "matches": [{"rule", "score", "highlights"}]}
-    per input, in input order. Exits 1 if any input line was invalid.
+    prints {"id", "duplicate_of", "story", "matches": [{"rule", "score", "highlights"}],
+    "alerts"} per input, in input order; "alerts" is whether the pipeline would alert on
+    it (never on a duplicate). Exits 1 if any input line was invalid.
     """
     from .replay import replay as run_replay
+    from .replay_db import replay_store
 
+    if write and not replay_db:
+        raise click.UsageError("--write needs --db URL")
     _, matcher = _load_ruleset(env, rules_file)
-    url = replay_db or "sqlite://"
     window = load_settings(resolve_config_dir(env.config_dir)).dedupe.story_window
-    store = Store(open_database(url, auto_migrate=True), story_window=window)
     failed = 0
-    for result in run_replay(source, matcher, store, utcnow):
-        failed += result.error is not None
-        if as_json:
-            click.echo(result.to_json())
-        elif result.error:
-            click.echo(f"{result.id}: error: {result.error}")
-        else:
-            verdict = f"duplicate of {result.duplicate_of}" if result.duplicate_of else "new"
-            rules_hit = ", ".join(f"{m.rule} ({m.score:g})" for m in result.matches) or "no match"
-            click.echo(f"{result.id}: {verdict}, story {result.story}: {rules_hit}")
+    with replay_store(replay_db, window, write=write) as store:
+        for result in run_replay(source, matcher, store, utcnow):
+            failed += result.error is not None
+            if as_json:
+                click.echo(result.to_json())
+            elif result.error:
+                click.echo(f"{result.id}: error: {result.error}")
+            else:
+                click.echo(_replay_line(result))
     if failed:
         click.echo(f"wirewatch: {failed} invalid input lines", err=True)
         sys.exit(1)
+
+
+def _replay_line(result: Any) -> str:
+    verdict = f"duplicate of {result.duplicate_of}" if result.duplicate_of else "new"
+    rules_hit = ", ".join(f"{m.rule} ({m.score:g})" for m in result.matches) or "no match"
+    alerts = "would alert" if result.alerts else "no alert"
+    return f"{result.id}: {verdict}, story {result.story}: {rules_hit}; {alerts}"
 
 
 # --------------------------------------------------------------------------- demo

@@ -4,12 +4,18 @@ Input, one object per line: ``{"id", "title", "text", "url"?, "published"?, "sou
 Output, one object per input line, in input order (a stable contract)::
 
     {"id": ..., "duplicate_of": <id or null>, "story": <story key>,
-     "matches": [{"rule": ..., "score": ..., "highlights": [...]}]}
+     "matches": [{"rule": ..., "score": ..., "highlights": [...]}], "alerts": <bool>}
 
 ``story`` is the id of the first input of that story; ``duplicate_of`` the id of the
 input this one repeats: the same URL or text, or a near-duplicate (syndicated copy,
 update) whose story it joined. Articles already in a given ``--db`` are named
 ``article:<n>`` and their stories ``story:<n>``.
+
+``matches`` are what the rules find in the input, duplicate or not; ``alerts`` says whether
+the pipeline would alert on it: only for an input stored as a new article (never for a
+repeat of a stored one), and only for a rule its story has not matched before (alerts are
+per rule and story). Routes are not applied: which channels, and their ``min_score``, are
+for ``alerts.yaml``.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .match import Matcher
-from .store import Store
+from .replay_db import rules_matched_before
+from .store import Saved, Store
 from .types import Article, Match
 
 
@@ -32,6 +39,7 @@ class ReplayResult:
     story: Any = None
     matches: tuple[Match, ...] = ()
     error: str | None = None
+    alerts: bool = False
 
     def to_json(self) -> str:
         record: dict[str, Any] = {
@@ -47,6 +55,7 @@ class ReplayResult:
                 }
                 for m in self.matches
             ],
+            "alerts": self.alerts,
         }
         if self.error:
             record["error"] = self.error
@@ -78,7 +87,19 @@ def replay(
             article_names.get(repeated, f"article:{repeated}") if repeated is not None else None
         )
         story = story_names.get(saved.story_id, f"story:{saved.story_id}")
-        yield ReplayResult(item_id, duplicate_of, story, matches)
+        alerts = would_alert(saved, matches, store)
+        yield ReplayResult(item_id, duplicate_of, story, matches, alerts=alerts)
+
+
+def would_alert(saved: Saved, matches: tuple[Match, ...], store: Store) -> bool:
+    """As the pipeline decides: a repeat never alerts; a new article alerts for the rules
+    its story had not matched before (a new story has matched none)."""
+    if saved.duplicate_of is not None or not matches:
+        return False
+    if saved.similar_to is None:
+        return True
+    earlier = rules_matched_before(store, saved.story_id, saved.article_id)
+    return any(match.rule not in earlier for match in matches)
 
 
 def parse_item(line: str) -> tuple[Any, Article]:

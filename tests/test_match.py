@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import EntityConfig, RuleConfig
 from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
+from pipeline.match.evidence import score_hits
 from pipeline.types import Article
 
 
@@ -180,7 +181,11 @@ term = st.one_of(
     word.map(lambda w: w[:3] + "*"),
     st.tuples(word, word).map(lambda p: f'"{p[0]} {p[1]}"'),
     st.tuples(word, word, st.integers(1, 6)).map(lambda p: f'"{p[0]} {p[1]}"~{p[2]}'),
+    st.tuples(word, word, word, st.integers(1, 6)).map(lambda p: f'"{p[0]} {p[1]} {p[2]}"~{p[3]}'),
+    st.tuples(word, st.sampled_from(["%", "$", "&"])).map(lambda p: f'"{p[0]} {p[1]}"'),
+    word.map(lambda w: f'"{w[:3]}* chips"'),
     word.map(lambda w: f"title:{w}"),
+    word.map(lambda w: f"text:{w}*"),
 )
 query = st.recursive(
     term,
@@ -196,8 +201,11 @@ query = st.recursive(
 @settings(max_examples=300, deadline=None)
 @given(
     queries=st.lists(query, min_size=1, max_size=8),
-    title=st.lists(word, max_size=6),
-    text=st.lists(st.one_of(word, st.sampled_from(["the", "a", "h20", "chip"])), max_size=30),
+    title=st.lists(st.one_of(word, st.sampled_from(["%", "$5", "R&D"])), max_size=6),
+    text=st.lists(
+        st.one_of(word, st.sampled_from(["the", "a", "h20", "chip", "25%", "$", "&", "U.S."])),
+        max_size=30,
+    ),
 )
 def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, text) -> None:
     rules = [RuleConfig(name=f"r{i}", query=q) for i, q in enumerate(queries)]
@@ -206,3 +214,61 @@ def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, te
     doc = Document.of(doc_article)
     brute = {rule.name for rule in ruleset.rules if rule.node.hits(doc)}
     assert {m.rule for m in ruleset.match(doc_article)} == brute
+    scores = {r.name: score_hits(r.node.hits(doc) or []) for r in ruleset.rules}
+    for match in ruleset.match(doc_article):
+        assert match.score == scores[match.rule], "the scan's shortcuts lose no evidence"
+
+
+def test_proximity_finds_any_window_holding_all_words() -> None:
+    """Issue 11: the window was built around the first word's nearest neighbours, so a
+    nearer-but-wrong occurrence of one word hid a valid window using a farther one."""
+    assert hits('"export chip china"~5', text="china chip a b c export")
+    assert hits('"export chip china"~4', text="chip sales export to the China chip market")
+    assert hits('"china chip export"~4', text="chip sales export to the China chip market")
+    assert not hits('"export chip china"~3', text="chip sales export to the China chip market")
+    assert not hits('"export chip china"~4', text="china chip a b c d export")
+
+
+def test_proximity_window_is_first_to_last_word() -> None:
+    assert hits('"a b c"~2', text="c a b")
+    assert hits('"a b c"~1', text="c a b"), "never narrower than the words themselves"
+    assert not hits('"a b c"~2', text="c a x b")
+    assert hits('"chip chip"~3', text="chip x x chip")
+    assert not hits('"chip chip"~3', text="chip x x x chip"), "a repeated word needs two"
+    assert not hits('"chip chip"~3', text="one chip only")
+
+
+def test_symbols_in_phrases_are_words_not_dropped() -> None:
+    """Issue 11: ``"% of revenue"`` compiled to ``"of revenue"``."""
+    assert hits('"% of revenue"', text="a 25% of revenue cut")
+    assert not hits('"% of revenue"', text="25 of revenue")
+    assert hits('"R&D"', text="R&D spending") and not hits('"R&D"', text="R D")
+    assert hits('"$ 5bn"', text="a $5bn deal") and not hits('"$ 5bn"', text="a 5bn deal")
+    assert hits('"25 % cut"', text="Get 25% Cut")
+
+
+def test_unsearchable_symbols_are_rejected() -> None:
+    with pytest.raises(QuerySyntaxError, match="contains '©', which cannot be searched"):
+        compile_query('"© chips"')
+    rules = [RuleConfig(name="sym", query='"chips ®"')]
+    with pytest.raises(RuleError, match=r"rules\[0\] \(sym\): query: .*'®'"):
+        RuleSet.from_config(rules, "rules.yaml")
+
+
+def test_indexed_matching_keeps_fields_apart() -> None:
+    """The scan marks each field's words apart: a phrase never spans title and text, and
+    a field-restricted term is looked for only in its field."""
+    ruleset = RuleSet.from_config(
+        [
+            RuleConfig(name="phrase", query='"export control"'),
+            RuleConfig(name="title", query="title:licen* AND chips"),
+            RuleConfig(name="caps", query='"H20 chips" OR "BIS rule*"'),
+        ]
+    )
+    assert ruleset.match(article("New export", "control rules")) == []
+    assert [m.rule for m in ruleset.match(article("export control", ""))] == ["phrase"]
+    assert ruleset.match(article("chips", "licences")) == []
+    assert [m.rule for m in ruleset.match(article("Licences", "chips"))] == ["title"]
+    assert ruleset.match(article("", "h20 chips and bis rules")) == []
+    assert [m.rule for m in ruleset.match(article("", "H20 chips"))] == ["caps"]
+    assert [m.rule for m in ruleset.match(article("", "BIS rules"))] == ["caps"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Sequence
 
 from .query import Hit
@@ -38,12 +39,10 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
         title = doc.fields["title"]
         snippets.append(_mark(title, 0, len(title.text), title_hits))
     text = doc.fields["text"]
-    text_hits = [hit for hit in hits if hit.field == "text"]
-    ranked = []
-    for start, end in text.sentences():
-        inside = [h for h in text_hits if start <= text.spans[h.start][0] < end]
-        if inside:
-            ranked.append((-len({h.term for h in inside}), start, end, inside))
+    ranked = [
+        (-len({h.term for h in inside}), start, end, inside)
+        for (start, end), inside in _by_sentence(text, hits).items()
+    ]
     ranked.sort(key=lambda r: (r[0], r[1]))
     room = MAX_HIGHLIGHTS - len(snippets)
     for _, start, end, inside in sorted(ranked[:room], key=lambda r: r[1]):
@@ -51,9 +50,26 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
     return tuple(snippets)
 
 
+def _by_sentence(text: FieldText, hits: Sequence[Hit]) -> dict[tuple[int, int], list[Hit]]:
+    """The text's hits grouped by the sentence they start in (a binary search each)."""
+    sentences = text.sentences()
+    starts = text.sentence_starts()
+    grouped: dict[tuple[int, int], list[Hit]] = {}
+    spans = text.spans
+    for hit in hits:
+        if hit.field != "text":
+            continue
+        offset = spans[hit.start][0]
+        number = bisect.bisect_right(starts, offset) - 1
+        if number >= 0 and offset < sentences[number][1]:
+            grouped.setdefault(sentences[number], []).append(hit)
+    return grouped
+
+
 def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:
     """``field.text[start:end]`` with each hit wrapped in ``**``, trimmed around the hits."""
-    ranges = sorted({(field.spans[h.start][0], field.spans[h.end][1]) for h in hits})
+    spans = field.spans
+    ranges = sorted({(spans[h.start][0], spans[h.end][1]) for h in hits})
     merged: list[list[int]] = []
     for lo, hi in ranges:
         if merged and lo <= merged[-1][1]:

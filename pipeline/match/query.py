@@ -2,42 +2,51 @@
 
 * ``AND``, ``OR``, ``NOT``, parentheses; two terms side by side mean ``AND``.
 * ``"export licence"`` phrase; ``licen*`` prefix wildcard (also inside phrases).
-* ``"export chip"~10`` proximity: all words within 10 words of each other, any order.
+* ``"export chip"~10`` proximity: all words in a window of 10 words, any order
+  (``windows.py``).
 * ``title:``, ``text:``, ``source:`` restrict a term or group to one field; unrestricted
   terms search title and text. ``entity:nvidia`` is any alias of a gazetteer entity.
 * A term written without lower-case letters and with at least one upper-case letter
   (``BIS``, ``EAR``, ``H20``, ``SMIC``) matches case-sensitively; all others ignore case.
 
-Every node can say which words must occur for it to match (``triggers``): the rule set
-indexes rules by those words so that an article only evaluates the rules it could match.
+Every node can say what text must occur for it to match, per branch of its ORs
+(``alternatives``): the rule set indexes rules by it so that an article only evaluates
+the rules it could match. ``lint.py`` warns about queries that compile but probably
+mean something else.
 """
 
 from __future__ import annotations
 
-import bisect
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from functools import cached_property
+from typing import NamedTuple, Protocol
 
 from luqum import tree
 from luqum.exceptions import IllegalCharacterError, ParseError
 from luqum.parser import parser as lucene_parser
 
-from .text import FIELDS, Document, FieldText, normalise
+from .text import FIELDS, SEPARATORS, SYMBOLS, Document, FieldText, normalise
+from .windows import smallest_windows
 
 DEFAULT_FIELDS = ("title", "text")
-_QUERY_WORD = re.compile(r"\w+\*?")
+_SYMBOL_SET = frozenset(SYMBOLS)
+_QUERY_WORD = re.compile(rf"\w+\*?|[{re.escape(SYMBOLS)}]")
 
-Trigger = tuple[str, bool]
-"""A case-folded word that must occur, and whether it is a prefix."""
+Trigger = str
+"""Text that must occur in ``Document.scan()``, with the separator of one field (here the
+text's, ``\\0``): ``\\0word\\0`` (a whole word, case-folded), ``\\0pre`` (a prefix) or
+``\\0export\\0control\\0`` (a phrase)."""
 
 
 # --------------------------------------------------------------------------- query tree
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
+    """A tuple rather than a dataclass: articles create thousands, and tuples are cheap."""
+
     field: str
     start: int
     end: int
@@ -64,9 +73,24 @@ class Word:
     def positions(self, field: FieldText) -> list[int]:
         return field.positions(self.text, prefix=self.prefix, case_sensitive=self.case_sensitive)
 
-    @property
-    def trigger(self) -> Trigger:
-        return (self.text.casefold(), self.prefix)
+    def trigger(self, separator: str) -> Trigger:
+        return separator + self.pattern(separator)
+
+    def pattern(self, separator: str) -> str:
+        """The word as it appears in ``scan``, with the separator that ends a whole word."""
+        return self.text.casefold() + ("" if self.prefix else separator)
+
+
+_SEPARATOR_CHARS = frozenset(SEPARATORS.values())
+MAX_ALTERNATIVES = 16
+
+
+def is_prefix(trigger: Trigger) -> bool:
+    return trigger[-1] not in _SEPARATOR_CHARS
+
+
+def _selectivity(trigger: Trigger) -> tuple[bool, int]:
+    return (not is_prefix(trigger), len(trigger))
 
 
 class Node(Protocol):
@@ -82,6 +106,14 @@ class Node(Protocol):
     def required(self) -> list[frozenset[Trigger]]:
         """Groups of words that must all be satisfied (one word of each group occurs)."""
 
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        """Ways the node can be satisfied, each a list of groups that must all be (the
+        ``required`` of one branch of each OR); at most ``MAX_ALTERNATIVES``, beyond
+        which it falls back to ``[required()]``. ``[[]]``: no requirement known."""
+
+    def patterns(self) -> set[Trigger]:
+        """Every trigger of every term in the node (what the scan must look for)."""
+
 
 @dataclass(frozen=True)
 class Terms:
@@ -95,6 +127,8 @@ class Terms:
     def hits(self, doc: Document) -> list[Hit] | None:
         found: list[Hit] = []
         for name in self.fields:
+            if doc.present is not None and not doc.present.issuperset(self.needs[name]):
+                continue
             field = doc.fields[name]
             if self.slop is None:
                 found.extend(self._sequence_hits(name, field))
@@ -105,13 +139,40 @@ class Terms:
     def positive(self) -> bool:
         return True
 
+    @cached_property
+    def needs(self) -> dict[str, frozenset[Trigger]]:
+        """Field -> what must occur in its scan for a hit there: the phrase (up to its
+        first prefix word), else each word."""
+        return {name: self._needs(SEPARATORS[name]) for name in self.fields}
+
+    def _needs(self, separator: str) -> frozenset[Trigger]:
+        if self.slop is not None or len(self.words) == 1:
+            return frozenset(word.trigger(separator) for word in self.words)
+        pattern = separator
+        for word in self.words:
+            pattern += word.pattern(separator)
+            if word.prefix:
+                break
+        return frozenset({pattern})
+
     def triggers(self) -> frozenset[Trigger]:
-        """The most selective word: a whole word before a prefix, then the longest."""
-        best = max(self.words, key=lambda w: (not w.prefix, len(w.text)))
-        return frozenset({best.trigger})
+        """The most selective group: a whole word (or phrase) before a prefix, then the
+        longest."""
+        return max(self.required(), key=lambda group: _selectivity(next(iter(group))))
 
     def required(self) -> list[frozenset[Trigger]]:
-        return [frozenset({word.trigger}) for word in self.words]
+        """One group per word (a phrase counts as one), with its trigger in each field."""
+        if self.slop is None and len(self.words) > 1:
+            return [frozenset().union(*self.needs.values())]
+        return [
+            frozenset(word.trigger(SEPARATORS[name]) for name in self.fields) for word in self.words
+        ]
+
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        return [self.required()]
+
+    def patterns(self) -> set[Trigger]:
+        return set().union(*self.needs.values())
 
     def _sequence_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
         first, *rest = self.words
@@ -128,27 +189,18 @@ class Terms:
                 yield Hit(name, start, start + len(rest), self.label, 1.5)
 
     def _window_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
-        """Every occurrence of the first word with all others within ``slop`` words."""
-        lists = [word.positions(field) for word in self.words]
-        if not all(lists):
-            return
+        """Every shortest window that holds all the words, if it spans at most ``slop``."""
         window = max(self.slop or 0, len(self.words) - 1)
-        for anchor in lists[0]:
-            span = [anchor]
-            for positions in lists[1:]:
-                near = _nearest(positions, anchor)
-                if abs(near - anchor) > window:
-                    break
-                span.append(near)
-            else:
-                if max(span) - min(span) <= window:
-                    yield Hit(name, min(span), max(span), self.label, 1.5)
+        for start, end in smallest_windows(self._distinct_positions(field)):
+            if end - start <= window:
+                yield Hit(name, start, end, self.label, 1.5)
 
-
-def _nearest(positions: Sequence[int], anchor: int) -> int:
-    index = bisect.bisect_left(positions, anchor)
-    candidates = positions[max(index - 1, 0) : index + 1]
-    return min(candidates, key=lambda p: abs(p - anchor))
+    def _distinct_positions(self, field: FieldText) -> list[tuple[list[int], int]]:
+        """(positions, how many occurrences are needed) for each distinct query word."""
+        needed: dict[Word, int] = {}
+        for word in self.words:
+            needed[word] = needed.get(word, 0) + 1
+        return [(word.positions(field), count) for word, count in needed.items()]
 
 
 @dataclass(frozen=True)
@@ -175,6 +227,17 @@ class All:
     def required(self) -> list[frozenset[Trigger]]:
         return [group for child in self.children for group in child.required()]
 
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        combined: list[list[frozenset[Trigger]]] = [[]]
+        for child in self.children:
+            combined = [mine + theirs for mine in combined for theirs in child.alternatives()]
+            if len(combined) > MAX_ALTERNATIVES:
+                return [self.required()]
+        return combined
+
+    def patterns(self) -> set[Trigger]:
+        return set().union(*(child.patterns() for child in self.children))
+
 
 @dataclass(frozen=True)
 class Any_:
@@ -198,6 +261,15 @@ class Any_:
         either = self.triggers()
         return [either] if either is not None else []
 
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        either = [branch for child in self.children for branch in child.alternatives()]
+        if [] in either:
+            return [[]]
+        return either if len(either) <= MAX_ALTERNATIVES else [self.required()]
+
+    def patterns(self) -> set[Trigger]:
+        return set().union(*(child.patterns() for child in self.children))
+
 
 @dataclass(frozen=True)
 class Not:
@@ -214,6 +286,12 @@ class Not:
 
     def required(self) -> list[frozenset[Trigger]]:
         return []
+
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        return [[]]
+
+    def patterns(self) -> set[Trigger]:
+        return self.child.patterns()
 
 
 # --------------------------------------------------------------------------- compiling
@@ -302,7 +380,17 @@ def replace_label(node: Node, label: str) -> Node:
 
 
 def _terms(raw: str, fields: tuple[str, ...], quoted: bool = False) -> Terms:
-    words = tuple(Word.parse(w) for w in _QUERY_WORD.findall(normalise(raw)) if w != "*")
+    text = normalise(raw)
+    unsearchable = sorted(
+        {c for c in text if not c.isalnum() and unicodedata.category(c)[0] == "S"} - _SYMBOL_SET
+    )
+    if unsearchable:
+        shown = " ".join(repr(c) for c in unsearchable)
+        raise QuerySyntaxError(
+            f"{raw!r} contains {shown}, which cannot be searched for "
+            f"(symbols that can: {SYMBOLS[:8]} and currency signs)"
+        )
+    words = tuple(Word.parse(w) for w in _QUERY_WORD.findall(text) if w != "*")
     if not words:
         raise QuerySyntaxError(f"{raw!r} contains no word to search for")
     label = f'"{raw}"' if quoted else raw

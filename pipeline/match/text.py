@@ -1,108 +1,168 @@
-"""Article text normalised once and indexed by word, for every rule to look up."""
+"""Article text normalised and cut into words once, for every rule to look up.
+
+Only what every article needs is computed up front: the normalised text, its words, and
+the case-folded words joined into one string (``scan``) that the rule index searches with
+one automaton pass. Everything else (word -> positions, character spans, sentences) is
+built on first use, which happens only for articles that some rule could match.
+"""
 
 from __future__ import annotations
 
-import bisect
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import accumulate
 
 from ..types import Article
 
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"), "-")
-_QUOTES = dict.fromkeys(map(ord, "\u2018\u2019\u201a\u201b\u2032"), "'") | dict.fromkeys(
-    map(ord, "\u201c\u201d\u201e\u201f\u2033"), '"'
+_UNIFORM = (
+    (re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212]"), "-"),
+    (re.compile("[\u2018\u2019\u201a\u201b\u2032]"), "'"),
+    (re.compile("[\u201c\u201d\u201e\u201f\u2033]"), '"'),
 )
+"""One kind of dash and quote. Regular expressions, not ``str.translate``: on non-ASCII
+text translate looks up every character and is many times slower."""
 _DOTTED_ABBREVIATION = re.compile(r"\b((?:[A-Z]\.){2,})(?![A-Za-z])")
-WORD = re.compile(r"\w+")
+_MAYBE_DOTTED = re.compile(r"[A-Z]\.[A-Z]\.")
+SYMBOLS = "%‰‱&#@§+" + "".join(
+    c for c in map(chr, range(0x20, 0x10000)) if unicodedata.category(c) == "Sc"
+)
+"""Characters that are words of their own (``25 % cut``, ``R & D``, ``$ 5bn``); every
+other character that is neither a letter nor a digit separates words."""
+WORD = re.compile(rf"\w+|[{re.escape(SYMBOLS)}]")
+_AROUND_WORDS = re.compile(rf"(\w+|[{re.escape(SYMBOLS)}])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
 FIELDS = ("title", "text", "source")
+SEPARATORS = {"title": "\x01", "text": "\x00", "source": "\x02"}
+"""Between the words of each field's ``FieldText.scan`` (never part of a word): a pattern
+written with one field's separator can only be found in that field."""
 
 
 def normalise(text: str) -> str:
-    """NFKC, one kind of dash and quote, and ``U.S.``/``U.K.``/``E.U.`` without dots."""
-    text = unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_QUOTES)
-    return _DOTTED_ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), text)
+    """NFKC, one kind of dash and quote, and ``U.S.``/``U.K.``/``E.U.`` without dots.
+
+    Each step first checks, with a cheap search, whether it has anything to do."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        for pattern, uniform in _UNIFORM:
+            text = pattern.sub(uniform, text)
+    if _MAYBE_DOTTED.search(text):
+        text = _DOTTED_ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), text)
+    return text
 
 
-@dataclass(frozen=True)
 class FieldText:
-    """One field of an article: normalised text, word spans, and word -> positions."""
+    """One field of an article: normalised text and its words; indexes built on demand."""
 
-    text: str
-    spans: tuple[tuple[int, int], ...]
-    exact: dict[str, list[int]]
-    folded: dict[str, list[int]]
-    prefix_cache: dict[tuple[str, bool], list[int]] = field(default_factory=dict, compare=False)
-    sorted_words: dict[bool, list[str]] = field(default_factory=dict, compare=False)
-    sentence_spans: list[tuple[int, int]] = field(default_factory=list, compare=False)
+    __slots__ = (
+        "_positions",
+        "_sentence_starts",
+        "_sentences",
+        "_spans",
+        "scan",
+        "separator",
+        "text",
+        "words",
+    )
+
+    def __init__(self, text: str, words: list[str], separator: str = SEPARATORS["text"]) -> None:
+        self.text = text
+        self.words = words
+        self.separator = separator
+        self.scan = f"{separator}{separator.join(words)}{separator}".casefold()
+        """The case-folded words, each between separators (casefold maps each character
+        on its own, so this is the same as folding each word)."""
+        self._positions: dict[tuple[str, bool, bool], list[int]] = {}
+        self._spans: list[tuple[int, int]] | None = None
+        self._sentences: list[tuple[int, int]] | None = None
+        self._sentence_starts: list[int] = []
 
     @classmethod
-    def index(cls, raw: str) -> FieldText:
+    def index(cls, raw: str, separator: str = SEPARATORS["text"]) -> FieldText:
         text = normalise(raw)
-        spans: list[tuple[int, int]] = []
-        exact: dict[str, list[int]] = {}
-        folded: dict[str, list[int]] = {}
-        for position, found in enumerate(WORD.finditer(text)):
-            word = found.group()
-            spans.append(found.span())
-            exact.setdefault(word, []).append(position)
-            folded.setdefault(word.casefold(), []).append(position)
-        return cls(text, tuple(spans), exact, folded)
+        return cls(text, WORD.findall(text), separator)
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """(start, end) character offsets of each word."""
+        if self._spans is None:
+            # split() alternates gaps and words; the running total of their lengths gives
+            # each word's start and end without a Python loop over the words
+            ends = list(accumulate(map(len, _AROUND_WORDS.split(self.text))))
+            self._spans = list(zip(ends[0::2], ends[1::2], strict=False))
+        return self._spans
 
     def positions(self, word: str, *, prefix: bool, case_sensitive: bool) -> list[int]:
-        index = self.exact if case_sensitive else self.folded
-        if not prefix:
-            return index.get(word, [])
-        key = (word, case_sensitive)
-        if key not in self.prefix_cache:
-            self.prefix_cache[key] = sorted(
-                p for w in self._words_starting(word, case_sensitive) for p in index[w]
-            )
-        return self.prefix_cache[key]
+        """Word numbers where ``word`` occurs (or a word starting with it), in order.
+
+        Found with ``str.find`` in ``scan``; a word's number is the count of separators
+        before it. No word -> positions index is built: an article is asked about a
+        few dozen words at most, and most articles about none."""
+        key = (word, prefix, case_sensitive)
+        found = self._positions.get(key)
+        if found is None:
+            found = self._find(word, prefix)
+            if case_sensitive:
+                words = self.words
+                if prefix:
+                    found = [p for p in found if words[p].startswith(word)]
+                else:
+                    found = [p for p in found if words[p] == word]
+            self._positions[key] = found
+        return found
+
+    def _find(self, word: str, prefix: bool) -> list[int]:
+        separator, scan = self.separator, self.scan
+        needle = separator + word.casefold() + ("" if prefix else separator)
+        found: list[int] = []
+        number = last = 0
+        at = scan.find(needle)
+        while at >= 0:
+            number += scan.count(separator, last, at)
+            found.append(number)
+            last = at
+            at = scan.find(needle, at + 1)
+        return found
 
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence of the text, computed once."""
-        if not self.sentence_spans and self.text:
+        if self._sentences is None:
+            self._sentences = []
             start = 0
             for boundary in _SENTENCE_END.finditer(self.text):
-                self.sentence_spans.append((start, boundary.start()))
+                self._sentences.append((start, boundary.start()))
                 start = boundary.end()
             if start < len(self.text):
-                self.sentence_spans.append((start, len(self.text)))
-        return self.sentence_spans
+                self._sentences.append((start, len(self.text)))
+            self._sentence_starts = [start for start, _ in self._sentences]
+        return self._sentences
 
-    def _words_starting(self, prefix: str, case_sensitive: bool) -> list[str]:
-        """Binary search in the sorted vocabulary: no scan of every word per prefix."""
-        words = self.sorted_words.get(case_sensitive)
-        if words is None:
-            words = sorted(self.exact if case_sensitive else self.folded)
-            self.sorted_words[case_sensitive] = words
-        start = bisect.bisect_left(words, prefix)
-        end = start
-        while end < len(words) and words[end].startswith(prefix):
-            end += 1
-        return words[start:end]
+    def sentence_starts(self) -> list[int]:
+        """Where each sentence starts, for a binary search."""
+        self.sentences()
+        return self._sentence_starts
 
 
 @dataclass(frozen=True)
 class Document:
     fields: dict[str, FieldText]
+    present: frozenset[str] | None = None
+    """What a scan of ``scan()`` found, when one was made: every trigger of every rule
+    that occurs (see ``query.Trigger``). ``None``: unknown, every term is looked up."""
 
     @classmethod
     def of(cls, article: Article) -> Document:
         return cls(
             {
-                "title": FieldText.index(article.title),
-                "text": FieldText.index(article.text),
-                "source": FieldText.index(article.source),
+                "title": FieldText.index(article.title, SEPARATORS["title"]),
+                "text": FieldText.index(article.text, SEPARATORS["text"]),
+                "source": FieldText.index(article.source, SEPARATORS["source"]),
             }
         )
 
-    def vocabulary(self) -> set[str]:
-        """Every case-folded word of the article, in any field."""
-        words: set[str] = set()
-        for field_text in self.fields.values():
-            words.update(field_text.folded)
-        return words
+    def scan(self) -> str:
+        """Every field's ``scan`` in a row. With the text's separator ``\\0``:
+        ``\\0word\\0`` finds a whole word of the text, ``\\0pre`` a prefix, and
+        ``\\0a\\0b\\0`` the phrase "a b"; the title's and source's separators differ."""
+        return "".join(field.scan for field in self.fields.values())
