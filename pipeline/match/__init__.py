@@ -43,6 +43,16 @@ class Analysis:
     """Ids of the gazetteer entities found in the article."""
 
 
+class Annotator(Protocol):
+    """Finds what words alone cannot (the knowledge base: listed parties, ECCNs)."""
+
+    def annotate(self, doc: Document) -> None:
+        """Put findings in ``doc.annotations`` before the rules are evaluated."""
+
+    def enrich(self, doc: Document, analysis: Analysis) -> Analysis:
+        """Add the findings to the matches and entities."""
+
+
 class Matcher(Protocol):
     """What the pipeline needs of a matcher; ``RuleSet`` is the one shipped."""
 
@@ -115,8 +125,12 @@ class RuleSet:
     """All rules and entities, compiled once; ``analyse`` is called once per article."""
 
     def __init__(
-        self, rules: Sequence[CompiledRule], entities: Sequence[tuple[str, Node]] = ()
+        self,
+        rules: Sequence[CompiledRule],
+        entities: Sequence[tuple[str, Node]] = (),
+        annotator: Annotator | None = None,
     ) -> None:
+        self.annotator = annotator
         self.rules = tuple(rules)
         self.entities = tuple(entities)
         self._rule_index = TriggerIndex([rule.node for rule in self.rules])
@@ -129,6 +143,7 @@ class RuleSet:
         rules: Sequence[RuleConfig],
         origin: str = "rules.yaml",
         entities: Sequence[EntityConfig] = (),
+        annotator: Annotator | None = None,
     ) -> RuleSet:
         gazetteer = {entity.id: entity.aliases for entity in entities}
         compiled = []
@@ -141,15 +156,18 @@ class RuleSet:
                 CompiledRule(rule.name, node, rule.min_score, tuple(rule.tags), rule.description)
             )
         entity_nodes = [(entity.id, compile_aliases(entity.aliases)) for entity in entities]
-        return cls(compiled, entity_nodes)
+        return cls(compiled, entity_nodes, annotator)
 
     def analyse(self, article: Article) -> Analysis:
         doc = Document.of(article)
+        if self.annotator is not None:
+            self.annotator.annotate(doc)
         vocabulary = doc.vocabulary()
         stems = {word[:n] for word in vocabulary for n in self._stem_lengths if n <= len(word)}
-        return Analysis(
+        analysis = Analysis(
             self._matches(doc, vocabulary, stems), self._entities(doc, vocabulary, stems)
         )
+        return analysis if self.annotator is None else self.annotator.enrich(doc, analysis)
 
     def match(self, article: Article) -> list[Match]:
         return list(self.analyse(article).matches)

@@ -17,7 +17,7 @@ _DOTTED_ABBREVIATION = re.compile(r"\b((?:[A-Z]\.){2,})(?![A-Za-z])")
 WORD = re.compile(r"\w+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
-FIELDS = ("title", "text", "source")
+FIELDS = ("title", "text", "source", "doctype")
 
 
 def normalise(text: str) -> str:
@@ -89,6 +89,8 @@ class FieldText:
 @dataclass(frozen=True)
 class Document:
     fields: dict[str, FieldText]
+    annotations: dict[str, list] = field(default_factory=dict, compare=False)  # type: ignore[type-arg]
+    """What an annotator found beyond words (the knowledge base's listed parties)."""
 
     @classmethod
     def of(cls, article: Article) -> Document:
@@ -97,6 +99,7 @@ class Document:
                 "title": FieldText.index(article.title),
                 "text": FieldText.index(article.text),
                 "source": FieldText.index(article.source),
+                "doctype": FieldText.index(article.doctype or ""),
             }
         )
 
