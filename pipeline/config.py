@@ -296,11 +296,28 @@ class WorkerSettings(_Strict):
     poll_interval: Duration = timedelta(seconds=1)
 
 
+class KbSettings(_Strict):
+    """Where ``wirewatch kb update`` downloads the Consolidated Screening List from."""
+
+    url: str = (
+        "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.json"
+    )
+    max_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    timeout: float = Field(300.0, gt=0)
+    """Seconds for the whole download."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        return FeedConfig._http_url(url)
+
+
 class SettingsFile(_Strict):
     """``settings.yaml`` (optional): behaviour that is not about feeds, rules or alerts."""
 
     dedupe: DedupeSettings = DedupeSettings()
     worker: WorkerSettings = WorkerSettings()
+    kb: KbSettings = KbSettings()
 
 
 @dataclass(frozen=True)
@@ -447,5 +464,5 @@ def _check_routes(path: Path, alerts: AlertsFile, rules: RulesFile) -> None:
             if channel not in alerts.channels:
                 raise ConfigError(f"{where}.channels: no channel named {channel!r}")
         for rule in route.rules:
-            if rule != "*" and rule not in names:
+            if rule != "*" and rule not in names and not rule.startswith("kb:"):
                 raise ConfigError(f"{where}.rules: no rule named {rule!r} in rules.yaml")

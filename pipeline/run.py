@@ -24,7 +24,8 @@ from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
 from .fetch import PAGE_ACCEPT, Fetcher
 from .health import after_fetch
-from .match import Matcher, RuleSet
+from .kb.service import load_knowledge
+from .match import Annotator, Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
 from .types import Extracted, FeedEntry, FetchResult, ParsedFeed
@@ -66,7 +67,7 @@ class Pipeline:
             config=config,
             store=store,
             fetcher=fetcher or Fetcher(config.feeds.fetch),
-            matcher=compile_rules(config),
+            matcher=compile_rules(config, load_knowledge(store, config)),
             channels=build_channels(config.alerts, base_dir or data_dir()),
             clock=clock,
             extractor=_extractor(config),
@@ -79,7 +80,7 @@ class Pipeline:
     def reconfigure(self, config: Config, base_dir: Path | None = None) -> None:
         """Switch to a new config. Everything is built before anything is replaced, so a
         config that fails to compile leaves the running one untouched."""
-        matcher = compile_rules(config)
+        matcher = compile_rules(config, load_knowledge(self.store, config))
         channels = build_channels(config.alerts, base_dir or data_dir())
         if config.feeds.fetch != self.config.feeds.fetch:
             self.fetcher = Fetcher(config.feeds.fetch)
@@ -93,9 +94,9 @@ def _extractor(config: Config) -> ExtractorPool:
     )
 
 
-def compile_rules(config: Config) -> RuleSet:
+def compile_rules(config: Config, annotator: Annotator | None = None) -> RuleSet:
     origin = str(config.directory / "rules.yaml")
-    return RuleSet.from_config(config.rules.rules, origin, config.entities.entities)
+    return RuleSet.from_config(config.rules.rules, origin, config.entities.entities, annotator)
 
 
 @dataclass(frozen=True)
