@@ -97,6 +97,8 @@ class FeedConfig(_Strict):
     """Poll more often (down to a quarter of the interval) while the feed is active."""
     user_agent: str | None = None
     """Overrides ``fetch.user_agent`` for this feed (some sites refuse bot-like agents)."""
+    type: Literal["rss", "federal_register"] = "rss"
+    """``rss`` (RSS/Atom) or ``federal_register`` (the Federal Register API's JSON)."""
 
     @field_validator("url")
     @classmethod

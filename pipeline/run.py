@@ -24,6 +24,7 @@ from .errors import FetchError, WirewatchError
 from .extract import ExtractorPool, build_article
 from .fetch import PAGE_ACCEPT, Fetcher
 from .health import after_fetch
+from .kb.federal_register import FEED_TYPE, parse_federal_register
 from .kb.service import load_knowledge
 from .match import Annotator, Matcher, RuleSet
 from .parse import parse_feed
@@ -177,6 +178,7 @@ def _fetch_feeds(
     pipeline: Pipeline, feeds: Sequence[FeedState]
 ) -> Iterable[tuple[FeedState, FetchResult, ParsedFeed | None]]:
     agents = {feed.url: feed.user_agent for feed in pipeline.config.feeds.feeds}
+    kinds = {feed.url: feed.type for feed in pipeline.config.feeds.feeds}
 
     def fetch_one(state: FeedState) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
         if pipeline.stop.is_set():
@@ -190,7 +192,8 @@ def _fetch_feeds(
         if not result.ok:
             return state, result, None
         try:
-            parsed = parse_feed(result.body, content_type=result.content_type, now=pipeline.clock())
+            parser = parse_federal_register if kinds.get(state.url) == FEED_TYPE else parse_feed
+            parsed = parser(result.body, content_type=result.content_type, now=pipeline.clock())
         except FetchError as exc:
             return state, _as_failure(result, exc), None
         return state, result, parsed

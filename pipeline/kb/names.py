@@ -37,6 +37,7 @@ from .words import (
     COUNTRY_WORDS,
     LEGAL_FORMS,
     NEVER_ALONE,
+    PLACE_NOUNS,
 )
 
 CONTEXT_WINDOW = 30
@@ -193,8 +194,10 @@ class NameIndex:
             length = len(aliases[0].words)
             first_char = end_char - len(" ".join(a.casefold() for a in aliases[0].words))
             start = bisect.bisect_left(starts, first_char)
+            written = words[start : start + length]
+            after = folded[start + length] if start + length < len(folded) else ""
             for alias in aliases:
-                if alias.case_sensitive and tuple(words[start : start + length]) != alias.words:
+                if not _as_written(alias, written) or (length == 1 and after in PLACE_NOUNS):
                     continue
                 hit = NameHit(name, start, start + length - 1, self.parties[alias.party], "")
                 yield _named(hit, " ".join(words[start : start + length])), alias
@@ -210,6 +213,17 @@ class NameIndex:
             for alias in aliases:
                 party = self.parties[alias.party]
                 yield NameHit(name, start, end, party, aliases[0].words[0]), alias
+
+
+def _as_written(alias: Alias, written: Sequence[str]) -> bool:
+    """Acronyms exactly; other names as proper nouns: each capitalised word of the name is
+    capitalised in the text ("Moore Threads", not "Moore threads his way")."""
+    if alias.case_sensitive:
+        return tuple(written) == alias.words
+    return all(
+        text[:1].isupper() or not name[:1].isupper()
+        for name, text in zip(alias.words, written, strict=True)
+    )
 
 
 def _confirmed(hit: NameHit, alias: Alias, folded: list[str], field: FieldText) -> bool:

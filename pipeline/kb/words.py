@@ -66,6 +66,14 @@ CONTEXT_WORDS = _word_set(
 )
 """Words that confirm a weak name nearby: the text is about lists and sanctions."""
 
+PLACE_NOUNS = _word_set(
+    """
+    road street avenue lane river lake mountain city province district county village
+    town park station airport bridge square
+    """
+)
+"""A one-word name followed by one of these is a place ("Haiguang Road"), not the party."""
+
 CJK_CONTEXT_WORDS = ("实体清单", "制裁", "出口管制", "黑名单", "商务部", "中国", "美国")
 """The same for text in Chinese script: entity list, sanctions, export control, blacklist,
 Ministry/Department of Commerce, China, United States."""
