@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import models as m
@@ -139,24 +139,20 @@ class KbStore:
         )
 
     def search(self, text: str, limit: int = 20) -> list[PartyView]:
-        """Parties (removed ones too) whose name or alternative names contain ``text``."""
-        pattern = f"%{text.strip().lower()}%"
+        """Parties (removed ones too) whose name or alternative names contain ``text``,
+        in any case and script. Compared in Python: the JSON of alternative names is
+        stored escaped on some backends, so SQL ``LIKE`` would miss Chinese names."""
+        wanted = text.strip().casefold()
         with self.store.session() as session:
             rows = session.scalars(
-                select(m.KbParty)
-                .where(
-                    or_(
-                        func.lower(m.KbParty.name).like(pattern),
-                        func.lower(cast(m.KbParty.alt_names, Text)).like(pattern),
-                    )
-                )
-                .order_by(m.KbParty.removed_at.is_not(None), m.KbParty.name)
-                .limit(limit)
+                select(m.KbParty).order_by(m.KbParty.removed_at.is_not(None), m.KbParty.name)
             )
-            return [
+            found = [
                 PartyView(_party(row), row.first_seen_at, row.last_seen_at, row.removed_at)
                 for row in rows
+                if any(wanted in name.casefold() for name in (row.name, *(row.alt_names or ())))
             ]
+        return found[:limit]
 
 
 def _announce(session: Session, item: Announcement, now: datetime) -> int:
