@@ -103,13 +103,7 @@ def _core_words(words: list[str]) -> list[str]:
 
 
 def _is_acronym(words: Sequence[str]) -> bool:
-    word = words[0]
-    return (
-        len(words) == 1
-        and len(word) <= ACRONYM_MAX
-        and any(c.isupper() for c in word)
-        and not any(c.islower() for c in word)
-    )
+    return len(words) == 1 and len(words[0]) <= ACRONYM_MAX and words[0].isupper()
 
 
 def _never(words: Sequence[str]) -> bool:
@@ -172,35 +166,34 @@ class NameIndex:
             field = doc.fields[name]
             if not field.spans:
                 continue
-            words = [field.text[start:end] for start, end in field.spans]
-            folded = [word.casefold() for word in words]
-            found = list(self._word_hits(name, words, folded))
+            found = list(self._word_hits(name, field))
             found.extend(self._script_hits(name, field))
             hits.extend(
                 hit
                 for hit, alias in _outermost(found)
-                if not alias.weak or _confirmed(hit, alias, folded, field)
+                if not alias.weak or _confirmed(hit, alias, field)
             )
         return hits
 
-    def _word_hits(
-        self, name: str, words: list[str], folded: list[str]
-    ) -> Iterable[tuple[NameHit, Alias]]:
+    def _word_hits(self, name: str, field: FieldText) -> Iterable[tuple[NameHit, Alias]]:
+        """One automaton pass over the field's words, case-folded and joined by single
+        spaces (built in C: no Python loop per word); the few hits are then checked."""
         if not len(self._words):
             return
-        joined = f" {' '.join(folded)} "
-        starts = list(_word_starts(folded))
+        joined = f" {' '.join(WORD.findall(field.text)).casefold()} "
         for end_char, aliases in self._words.iter(joined):
             length = len(aliases[0].words)
-            first_char = end_char - len(" ".join(a.casefold() for a in aliases[0].words))
-            start = bisect.bisect_left(starts, first_char)
-            written = words[start : start + length]
-            after = folded[start + length] if start + length < len(folded) else ""
+            first_char = end_char - len(" ".join(aliases[0].words).casefold())
+            start = joined.count(" ", 0, first_char) - 1
+            written = _words(field, start, start + length)
+            after = _words(field, start + length, start + length + 1)
             for alias in aliases:
-                if not _as_written(alias, written) or (length == 1 and after in PLACE_NOUNS):
+                if not _as_written(alias, written):
                     continue
-                hit = NameHit(name, start, start + length - 1, self.parties[alias.party], "")
-                yield _named(hit, " ".join(words[start : start + length])), alias
+                if length == 1 and after and after[0].casefold() in PLACE_NOUNS:
+                    continue
+                party = self.parties[alias.party]
+                yield NameHit(name, start, start + length - 1, party, " ".join(written)), alias
 
     def _script_hits(self, name: str, field: FieldText) -> Iterable[tuple[NameHit, Alias]]:
         if not len(self._script) or not _CJK.search(field.text):
@@ -226,29 +219,22 @@ def _as_written(alias: Alias, written: Sequence[str]) -> bool:
     )
 
 
-def _confirmed(hit: NameHit, alias: Alias, folded: list[str], field: FieldText) -> bool:
+def _words(field: FieldText, start: int, end: int) -> list[str]:
+    return [field.text[lo:hi] for lo, hi in field.spans[start:end]]
+
+
+def _confirmed(hit: NameHit, alias: Alias, field: FieldText) -> bool:
     """A weak name counts when its country or words about lists occur near it."""
     if _CJK.search(alias.words[0]):
         lo = max(field.spans[hit.start][0] - CONTEXT_CHARS, 0)
         nearby = field.text[lo : field.spans[hit.end][1] + CONTEXT_CHARS]
         return any(word in nearby for word in CJK_CONTEXT_WORDS)
-    window = set(folded[max(hit.start - CONTEXT_WINDOW, 0) : hit.end + CONTEXT_WINDOW + 1])
+    nearby = _words(field, max(hit.start - CONTEXT_WINDOW, 0), hit.end + CONTEXT_WINDOW + 1)
+    window = {word.casefold() for word in nearby}
     expected = set(CONTEXT_WORDS) | _list_words(hit.party)
     for country in hit.party.countries:
         expected.update(COUNTRY_WORDS.get(country.upper(), ()))
     return not window.isdisjoint(expected)
-
-
-def _word_starts(folded: list[str]) -> Iterable[int]:
-    """Offset of each word in ``" " + " ".join(folded) + " "``."""
-    offset = 1
-    for word in folded:
-        yield offset
-        offset += len(word) + 1
-
-
-def _named(hit: NameHit, alias: str) -> NameHit:
-    return NameHit(hit.field, hit.start, hit.end, hit.party, alias)
 
 
 def _outermost(found: list[tuple[NameHit, Alias]]) -> list[tuple[NameHit, Alias]]:
