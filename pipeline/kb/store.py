@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from .. import models as m
-from ..store import PlannedAlert, Store
+from ..store import PlannedAlert, Store, _article_row, _insert_alerts
 from ..types import Article, Match
 from .formats import Party
 
@@ -162,19 +162,9 @@ def _announce(session: Session, item: Announcement, now: datetime) -> int:
     story = m.Story(title=article.title, first_seen_at=now, last_seen_at=now, article_count=1)
     session.add(story)
     session.flush()
-    row = m.Article(
-        story_id=story.id,
-        url=article.url,
-        canonical_url=f"{article.url}/{now.isoformat()}"[:2048],
-        title=article.title,
-        text=article.text,
-        text_hash=hashlib.sha256(f"{article.url}\n{now.isoformat()}".encode()).hexdigest(),
-        source=article.source,
-        published_at=article.published,
-        fetched_at=now,
-        extraction=article.extraction,
-        entities=[],
-    )
+    stamp = now.isoformat()
+    digest = hashlib.sha256(f"{article.url}\n{stamp}".encode()).hexdigest()
+    row = _article_row(article, f"{article.url}/{stamp}", digest, story.id, now)
     session.add(row)
     session.flush()
     session.add(
@@ -187,22 +177,7 @@ def _announce(session: Session, item: Announcement, now: datetime) -> int:
             created_at=now,
         )
     )
-    session.add_all(
-        m.AlertRow(
-            rule=plan.rule,
-            story_id=story.id,
-            article_id=row.id,
-            channel=plan.channel,
-            route=plan.route,
-            mode=plan.mode,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-        for plan in item.alerts
-    )
-    return len(item.alerts)
+    return _insert_alerts(session, item.alerts, story.id, row.id, now)
 
 
 def _party(row: m.KbParty) -> Party:
