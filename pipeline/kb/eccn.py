@@ -7,7 +7,6 @@ ECCN and its title. An ECCN is one word of text (``3A090``; ``3A090.a`` is the w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +68,3 @@ class EccnTable:
                 for position in folded.get(eccn.casefold(), ()):
                     hits.append(EccnHit(name, position, eccn, title))
         return hits
-
-
-def is_eccn(word: str) -> bool:
-    return re.match(ECCN_PATTERN, word.upper()) is not None
