@@ -847,3 +847,8 @@ def main() -> None:
 
 
 __all__ = ["cli", "data_dir", "main"]
+
+
+from .kb.cli import kb as _kb_commands  # noqa: E402  (registers ``wirewatch kb``)
+
+cli.add_command(_kb_commands)

@@ -115,6 +115,8 @@ class FeedConfig(_Strict):
     """Poll more often (down to a quarter of the interval) while the feed is active."""
     user_agent: str | None = None
     """Overrides ``fetch.user_agent`` for this feed (some sites refuse bot-like agents)."""
+    type: Literal["rss", "federal_register"] = "rss"
+    """``rss`` (RSS/Atom) or ``federal_register`` (the Federal Register API's JSON)."""
 
     @field_validator("url")
     @classmethod
@@ -316,11 +318,28 @@ class WorkerSettings(_Strict):
     poll_interval: Duration = timedelta(seconds=1)
 
 
+class KbSettings(_Strict):
+    """Where ``wirewatch kb update`` downloads the Consolidated Screening List from."""
+
+    url: str = (
+        "https://data.trade.gov/downloadable_consolidated_screening_list/v1/consolidated.json"
+    )
+    max_bytes: int = Field(200 * 1024 * 1024, gt=0)
+    timeout: float = Field(300.0, gt=0)
+    """Seconds for the whole download."""
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        return FeedConfig._http_url(url)
+
+
 class SettingsFile(_Strict):
     """``settings.yaml`` (optional): behaviour that is not about feeds, rules or alerts."""
 
     dedupe: DedupeSettings = DedupeSettings()
     worker: WorkerSettings = WorkerSettings()
+    kb: KbSettings = KbSettings()
 
 
 @dataclass(frozen=True)
@@ -471,5 +490,10 @@ def _check_routes(path: Path, alerts: AlertsFile, rules: RulesFile) -> None:
                 f'{where}: give rules: (rule names, or "*" for every rule) or tags:, or both'
             )
         for rule in route.rules:
-            if rule != "*" and rule not in names and rule not in BUILTIN_RULES:
+            if (
+                rule != "*"
+                and rule not in names
+                and rule not in BUILTIN_RULES
+                and not rule.startswith("kb:")
+            ):
                 raise ConfigError(f"{where}.rules: no rule named {rule!r} in rules.yaml")

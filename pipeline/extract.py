@@ -71,19 +71,20 @@ def build_article(
         return Article(
             url=url,
             title=entry.title or page.title or "",
-            text=page.text,
+            text=_prefaced(entry.preface, page.text),
             source=source,
             canonical_url=page.canonical_url or "",
             author=page.author or entry.author,
             published=entry.published or page.published,
             language=page.language,
             extraction="ok",
+            doctype=entry.doctype,
         )
     reason = page_problem or ("page text too short" if page else "no article text found in page")
     return Article(
         url=url,
         title=entry.title or (page.title if page else "") or "",
-        text=feed_text,
+        text=_prefaced(entry.preface, feed_text),
         source=source,
         canonical_url=(page.canonical_url if page else None) or "",
         author=entry.author,
@@ -91,7 +92,12 @@ def build_article(
         language=page.language if page else None,
         extraction="fallback" if feed_text else "empty",
         extraction_note=reason,
+        doctype=entry.doctype,
     )
+
+
+def _prefaced(preface: str, text: str) -> str:
+    return f"{preface}\n\n{text}" if preface and text else preface or text
 
 
 def _without_leading_title(text: str, title: str | None) -> str:

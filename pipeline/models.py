@@ -119,6 +119,8 @@ class Article(Base):
     signature: Mapped[bytes | None] = mapped_column(LargeBinary)
     shingle_count: Mapped[int | None] = mapped_column(Integer)
     entities: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
+    doctype: Mapped[str | None] = mapped_column(String(40))
+    """A primary source's document type (Federal Register: rule, notice…)."""
 
 
 class ArticleBand(Base):
@@ -232,3 +234,39 @@ class Digest(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class KbParty(Base):
+    """A party of the export-control knowledge base (one name on one screening list)."""
+
+    __tablename__ = "kb_parties"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(300), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    alt_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    programs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    federal_register_notice: Mapped[str | None] = mapped_column(String(300))
+    start_date: Mapped[str | None] = mapped_column(String(40))
+    license_requirement: Mapped[str | None] = mapped_column(Text)
+    license_policy: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str | None] = mapped_column(String(40))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    """Set when a later download no longer had the party; cleared if it returns."""
+
+
+class KbUpdate(Base):
+    """One load of a screening-list file: where from, when, and what changed."""
+
+    __tablename__ = "kb_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    origin: Mapped[str] = mapped_column(String(2048))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    parties: Mapped[int] = mapped_column(Integer)
+    added: Mapped[int] = mapped_column(Integer)
+    removed: Mapped[int] = mapped_column(Integer)

@@ -25,7 +25,9 @@ from .extract import ExtractorPool, build_article
 from .feedwatch import record_feed_disabled
 from .fetch import PAGE_ACCEPT, Fetcher
 from .health import health_after, moved
-from .match import Matcher, RuleSet
+from .kb.federal_register import FEED_TYPE, parse_federal_register
+from .kb.service import load_knowledge
+from .match import Annotator, Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
 from .types import Article, Extracted, FeedEntry, FetchResult, Match, ParsedFeed
@@ -67,7 +69,7 @@ class Pipeline:
             config=config,
             store=store,
             fetcher=fetcher or Fetcher(config.feeds.fetch),
-            matcher=compile_rules(config),
+            matcher=compile_rules(config, load_knowledge(store, config)),
             channels=build_channels(
                 config.alerts, base_dir or data_dir(), installation_id(store.engine)
             ),
@@ -82,7 +84,7 @@ class Pipeline:
     def reconfigure(self, config: Config, base_dir: Path | None = None) -> None:
         """Switch to a new config. Everything is built before anything is replaced, so a
         config that fails to compile leaves the running one untouched."""
-        matcher = compile_rules(config)
+        matcher = compile_rules(config, load_knowledge(self.store, config))
         installation = installation_id(self.store.engine)
         channels = build_channels(config.alerts, base_dir or data_dir(), installation)
         if config.feeds.fetch != self.config.feeds.fetch:
@@ -97,9 +99,9 @@ def _extractor(config: Config) -> ExtractorPool:
     )
 
 
-def compile_rules(config: Config) -> RuleSet:
+def compile_rules(config: Config, annotator: Annotator | None = None) -> RuleSet:
     origin = str(config.directory / "rules.yaml")
-    return RuleSet.from_config(config.rules.rules, origin, config.entities.entities)
+    return RuleSet.from_config(config.rules.rules, origin, config.entities.entities, annotator)
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,7 @@ def _fetch_feeds(
     pipeline: Pipeline, feeds: Sequence[FeedState]
 ) -> Iterable[tuple[FeedState, FetchResult, ParsedFeed | None]]:
     agents = {feed.url: feed.user_agent for feed in pipeline.config.feeds.feeds}
+    kinds = {feed.url: feed.type for feed in pipeline.config.feeds.feeds}
 
     def fetch_one(state: FeedState) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
         if pipeline.stop.is_set():
@@ -208,7 +211,8 @@ def _fetch_feeds(
         if not result.ok:
             return state, result, None
         try:
-            parsed = parse_feed(result.body, content_type=result.content_type, now=pipeline.clock())
+            parser = parse_federal_register if kinds.get(state.url) == FEED_TYPE else parse_feed
+            parsed = parser(result.body, content_type=result.content_type, now=pipeline.clock())
         except FetchError as exc:
             return state, _as_failure(result, exc), None
         return state, result, parsed

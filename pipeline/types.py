@@ -16,6 +16,10 @@ class FeedEntry:
     summary: str
     published: datetime | None = None
     author: str | None = None
+    doctype: str | None = None
+    """A primary source's document type (``rule``, ``proposed_rule``, ``notice``…)."""
+    preface: str = ""
+    """Facts kept above the text even when the page is extracted (citation, dates)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class Article:
     extraction: str = "ok"
     """``ok`` (page extracted), ``fallback`` (feed content used) or ``empty``."""
     extraction_note: str | None = None
+    doctype: str | None = None
+    """``rule``, ``proposed_rule``, ``notice``, ``presidential_document`` (Federal Register)."""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,16 @@ class Analysis:
     """Ids of the gazetteer entities found in the article."""
 
 
+class Annotator(Protocol):
+    """Finds what words alone cannot (the knowledge base: listed parties, ECCNs)."""
+
+    def annotate(self, doc: Document) -> None:
+        """Put findings in ``doc.annotations`` before the rules are evaluated."""
+
+    def enrich(self, doc: Document, analysis: Analysis) -> Analysis:
+        """Add the findings to the matches and entities."""
+
+
 class Matcher(Protocol):
     """What the pipeline needs of a matcher; ``RuleSet`` is the one shipped."""
 
@@ -206,8 +216,12 @@ class RuleSet:
     """All rules and entities, compiled once; ``analyse`` is called once per article."""
 
     def __init__(
-        self, rules: Sequence[CompiledRule], entities: Sequence[tuple[str, Node]] = ()
+        self,
+        rules: Sequence[CompiledRule],
+        entities: Sequence[tuple[str, Node]] = (),
+        annotator: Annotator | None = None,
     ) -> None:
+        self.annotator = annotator
         self.rules = tuple(rules)
         self.entities = tuple(entities)
         nodes = [rule.node for rule in self.rules] + [node for _, node in self.entities]
@@ -221,6 +235,7 @@ class RuleSet:
         rules: Sequence[RuleConfig],
         origin: str = "rules.yaml",
         entities: Sequence[EntityConfig] = (),
+        annotator: Annotator | None = None,
     ) -> RuleSet:
         gazetteer = {entity.id: entity.aliases for entity in entities}
         compiled = []
@@ -233,12 +248,15 @@ class RuleSet:
                 CompiledRule(rule.name, node, rule.min_score, tuple(rule.tags), rule.description)
             )
         entity_nodes = [(entity.id, compile_aliases(entity.aliases)) for entity in entities]
-        return cls(compiled, entity_nodes)
+        return cls(compiled, entity_nodes, annotator)
 
     def analyse(self, article: Article) -> Analysis:
         fields = Document.of(article).fields
         doc = Document(fields, self._scanner.present(Document(fields).scan()))
-        return Analysis(self._matches(doc), self._entities(doc))
+        if self.annotator is not None:
+            self.annotator.annotate(doc)
+        analysis = Analysis(self._matches(doc), self._entities(doc))
+        return analysis if self.annotator is None else self.annotator.enrich(doc, analysis)
 
     def match(self, article: Article) -> list[Match]:
         return list(self.analyse(article).matches)

@@ -6,6 +6,8 @@
   (``windows.py``).
 * ``title:``, ``text:``, ``source:`` restrict a term or group to one field; unrestricted
   terms search title and text. ``entity:nvidia`` is any alias of a gazetteer entity.
+* ``entity:listed`` is any party of the export-control knowledge base named in the text,
+  ``list:"Entity List"`` one on that list; ``doctype:rule`` tests a primary source's type.
 * A term written without lower-case letters and with at least one upper-case letter
   (``BIS``, ``EAR``, ``H20``, ``SMIC``) matches case-sensitively; all others ignore case.
 
@@ -294,6 +296,38 @@ class Not:
         return self.child.patterns()
 
 
+@dataclass(frozen=True)
+class Listed:
+    """A listed party named in the text (found by the knowledge base), on any list or one."""
+
+    list_name: str | None
+    fields: tuple[str, ...]
+    label: str
+
+    def hits(self, doc: Document) -> list[Hit] | None:
+        found = [
+            Hit(hit.field, hit.start, hit.end, self.label)
+            for hit in doc.annotations.get("listed", ())
+            if hit.field in self.fields and (self.list_name is None or hit.on_list(self.list_name))
+        ]
+        return found or None
+
+    def positive(self) -> bool:
+        return True
+
+    def triggers(self) -> None:
+        return None
+
+    def required(self) -> list[frozenset[Trigger]]:
+        return []
+
+    def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        return [[]]
+
+    def patterns(self) -> set[Trigger]:
+        return set()
+
+
 # --------------------------------------------------------------------------- compiling
 
 
@@ -359,8 +393,10 @@ class _Compiler:
         name = item.name.lower()
         if name == "entity":
             return self._entity(item, fields)
+        if name == "list":
+            return _listed(item, fields)
         if name not in FIELDS:
-            known = ", ".join((*FIELDS, "entity"))
+            known = ", ".join((*FIELDS, "entity", "list"))
             raise _unsupported(item, f"unknown field {item.name!r} (known: {known})")
         return self.convert(item.expr, (name,))
 
@@ -369,10 +405,20 @@ class _Compiler:
         if not isinstance(expr, tree.Word | tree.Phrase):
             raise _unsupported(item, "entity: takes one entity id, e.g. entity:nvidia")
         key = expr.value.strip('"').strip().lower()
+        if key == "listed" and key not in self.entities:
+            return Listed(None, fields, "entity:listed")
         if key not in self.entities:
             raise _unsupported(item, f"unknown entity {key!r} (see entities.yaml)")
         node = compile_aliases(self.entities[key], fields)
         return Any_(tuple(replace_label(child, f"entity:{key}") for child in node.children))
+
+
+def _listed(item: tree.SearchField, fields: tuple[str, ...]) -> Listed:
+    expr = item.expr
+    if not isinstance(expr, tree.Word | tree.Phrase):
+        raise _unsupported(item, 'list: takes one list name, e.g. list:"Entity List"')
+    name = expr.value.strip('"').strip()
+    return Listed(name, fields, f'list:"{name}"')
 
 
 def replace_label(node: Node, label: str) -> Node:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import accumulate
 
 from ..types import Article
@@ -33,8 +33,8 @@ WORD = re.compile(rf"\w+|[{re.escape(SYMBOLS)}]")
 _AROUND_WORDS = re.compile(rf"(\w+|[{re.escape(SYMBOLS)}])")
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
 
-FIELDS = ("title", "text", "source")
-SEPARATORS = {"title": "\x01", "text": "\x00", "source": "\x02"}
+FIELDS = ("title", "text", "source", "doctype")
+SEPARATORS = {"title": "\x01", "text": "\x00", "source": "\x02", "doctype": "\x03"}
 """Between the words of each field's ``FieldText.scan`` (never part of a word): a pattern
 written with one field's separator can only be found in that field."""
 
@@ -150,6 +150,8 @@ class Document:
     present: frozenset[str] | None = None
     """What a scan of ``scan()`` found, when one was made: every trigger of every rule
     that occurs (see ``query.Trigger``). ``None``: unknown, every term is looked up."""
+    annotations: dict[str, list] = field(default_factory=dict, compare=False)  # type: ignore[type-arg]
+    """What an annotator found beyond words (the knowledge base's listed parties)."""
 
     @classmethod
     def of(cls, article: Article) -> Document:
@@ -158,6 +160,7 @@ class Document:
                 "title": FieldText.index(article.title, SEPARATORS["title"]),
                 "text": FieldText.index(article.text, SEPARATORS["text"]),
                 "source": FieldText.index(article.source, SEPARATORS["source"]),
+                "doctype": FieldText.index(article.doctype or "", SEPARATORS["doctype"]),
             }
         )
 

@@ -294,4 +294,5 @@ def _article_row(
         fetched_at=now,
         extraction=article.extraction,
         extraction_note=article.extraction_note,
+        doctype=article.doctype,
     )
