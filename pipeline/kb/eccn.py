@@ -63,8 +63,8 @@ class EccnTable:
     def find(self, doc: Document, fields: tuple[str, ...] = ("title", "text")) -> list[EccnHit]:
         hits = []
         for name in fields:
-            folded = doc.fields[name].folded
+            field = doc.fields[name]
             for eccn, title in self.titles.items():
-                for position in folded.get(eccn.casefold(), ()):
+                for position in field.positions(eccn, prefix=False, case_sensitive=False):
                     hits.append(EccnHit(name, position, eccn, title))
         return hits
