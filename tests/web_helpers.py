@@ -1,0 +1,102 @@
+"""A small, real desk for the web tests: a config directory, a migrated database with
+synthetic articles matched by the real rule engine, and users of every role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pipeline.config import load_entities, load_rules_file
+from pipeline.database import make_engine, migrate
+from pipeline.match import RuleSet
+from pipeline.store import PlannedAlert, Store
+from pipeline.types import Article
+from pipeline.web.accounts import add_user
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+PASSWORD = "correct horse battery"
+RULES_YAML = """\
+# Test watchlist (this comment must survive a save from the workbench)
+rules:
+  # listings on the Entity List
+  - name: entity-list
+    description: Entity List additions
+    tags: [listings]
+    query: '"Entity List"'
+
+  - name: chip-exports  # keep this comment too
+    tags: [chips]
+    query: '"export control*" AND chip*'
+"""
+HOSTILE_TITLE = '<script>alert("title")</script> Entity List <b>bold</b>'
+HOSTILE_URL = "javascript:alert(document.cookie)"
+FILLER = (
+    "Officials gave no further detail. Markets were calm on the day. "
+    "Analysts said more steps could follow later in the year. "
+)
+
+
+def synthetic_articles() -> list[tuple[Article, int]]:
+    """(article, hours before NOW) — written for the tests, not taken from any outlet."""
+
+    def art(url: str, title: str, text: str, source: str) -> Article:
+        return Article(url=url, title=title, text=text + " " + FILLER * 3, source=source)
+
+    return [
+        (art("https://wire-a.example/entity-list-adds",
+             "US adds chipmaker Alpha Semi to the Entity List",
+             "The Commerce Department added Alpha Semi to the Entity List on Tuesday. "
+             "The listing restricts exports of chips to the company.", "Wire A"), 30),
+        (art("https://wire-b.example/alpha-semi-listed",
+             "Alpha Semi placed on Entity List by Commerce",
+             "The Commerce Department added Alpha Semi to the Entity List on Tuesday. "
+             "The listing restricts exports of chips to the company. "
+             "Alpha Semi said it would appeal the decision.", "Wire B"), 29),
+        (art("https://wire-c.example/new-export-controls",
+             "New export controls on chips announced",
+             "Washington announced new export controls on advanced chips and tools. "
+             "The rules take effect next month.", "Wire C"), 50),
+        (art("https://wire-d.example/weather", "Mild weather expected this weekend",
+             "Forecasters expect mild weather with light rain on Sunday.", "Wire D"), 10),
+        (art(HOSTILE_URL, HOSTILE_TITLE,
+             'Summary with <img src=x onerror="alert(1)"> markup and the Entity List. '
+             'A link <a href="javascript:alert(2)">click</a> and **stars**.', "Evil <i>Wire</i>"),
+         5),
+        (art("https://wire-e.example/chip-tariffs", "Chip tariffs debated in parliament",
+             "Lawmakers debated chip tariffs and export control options for chips.", "Wire E"),
+         70),
+    ]  # fmt: skip
+
+
+@dataclass
+class DeskData:
+    store: Store
+    config_dir: Path
+    article_ids: dict[str, int]
+    """URL -> article id."""
+
+
+def build_desk(db_url: str, config_dir: Path) -> DeskData:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "rules.yaml").write_text(RULES_YAML)
+    engine = make_engine(db_url)
+    migrate(engine)
+    store = Store(engine)
+    ruleset = RuleSet.from_config(
+        load_rules_file(config_dir / "rules.yaml").rules, "rules.yaml",
+        load_entities(config_dir).entities,
+    )  # fmt: skip
+    ids = {}
+    for article, hours in synthetic_articles():
+        analysis = ruleset.analyse(article)
+        alerts = [PlannedAlert(m.rule, "jsonl", "all") for m in analysis.matches]
+        saved = store.save_article(
+            article, analysis.matches, alerts, NOW - timedelta(hours=hours),
+            entities=analysis.entities,
+        )  # fmt: skip
+        assert saved is not None
+        ids[article.url] = saved.article_id
+    for role in ("admin", "analyst", "viewer"):
+        add_user(store, role, role, PASSWORD, NOW)
+    return DeskData(store, config_dir, ids)
