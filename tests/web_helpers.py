@@ -3,6 +3,7 @@ synthetic articles matched by the real rule engine, and users of every role."""
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,17 @@ class DeskData:
     config_dir: Path
     article_ids: dict[str, int]
     """URL -> article id."""
+
+
+def copy_desk(template: DeskData, directory: Path) -> DeskData:
+    """A private copy of a SQLite desk built once (building runs every migration)."""
+    source = Path(template.store.engine.url.database)
+    template.store.engine.dispose()
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, directory / "wirewatch.db")
+    shutil.copytree(template.config_dir, directory / "config")
+    store = Store(make_engine(f"sqlite:///{directory / 'wirewatch.db'}"))
+    return DeskData(store, directory / "config", dict(template.article_ids))
 
 
 def build_desk(db_url: str, config_dir: Path) -> DeskData:
