@@ -5,7 +5,7 @@ Revises: 0006
 Create Date: 2026-11-29 02:00:00
 
 SQLite gets an FTS5 table over ``articles`` (title, text) kept current by triggers;
-PostgreSQL a GIN index on ``to_tsvector('simple', title || ' ' || text)``. The rule
+PostgreSQL a GIN index on ``to_tsvector('simple', …)`` of the title and text. The rule
 workbench uses them to pre-select candidates before running the exact rule.
 """
 
@@ -44,9 +44,12 @@ SQLITE_FTS_DROP = [
     "DROP TABLE IF EXISTS articles_fts",
 ]
 POSTGRES_FTS = (
-    "CREATE INDEX ix_articles_fulltext ON articles USING gin "
-    "(to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(text, '')))"
+    "CREATE INDEX ix_articles_fulltext ON articles USING gin (to_tsvector('simple', "
+    "regexp_replace(coalesce(title, '') || ' ' || coalesce(text, ''), '[^[:alnum:]]+', ' ', 'g')))"
 )
+"""Everything but letters and digits becomes a space first, so that the index holds the
+words the matcher sees (PostgreSQL's parser would keep ``U.S`` or ``reuters.com`` whole).
+``pipeline/web/preview.py`` queries this very expression."""
 
 
 def upgrade() -> None:

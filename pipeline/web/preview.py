@@ -25,6 +25,11 @@ from ..types import Article
 from .fulltext import fts5_query, necessary_groups, tsquery
 
 MAX_CANDIDATES = 2000
+POSTGRES_DOCUMENT = (
+    "to_tsvector('simple', regexp_replace(coalesce(title, '') || ' ' || coalesce(text, ''), "
+    "'[^[:alnum:]]+', ' ', 'g'))"
+)
+"""Exactly the expression of the GIN index made by migration 0009, so that it is used."""
 DRAFT = "draft"
 SAVED = "saved"
 
@@ -125,9 +130,8 @@ def candidate_ids(session: Session, node: object, since: datetime, limit: int) -
         expression = fts5_query(groups)
     else:
         statement = text(
-            "SELECT id FROM articles WHERE to_tsvector('simple', coalesce(title, '') || ' ' "
-            "|| coalesce(text, '')) @@ to_tsquery('simple', :q) AND fetched_at >= :since "
-            "ORDER BY id DESC LIMIT :limit"
+            f"SELECT id FROM articles WHERE {POSTGRES_DOCUMENT} @@ to_tsquery('simple', :q) "
+            "AND fetched_at >= :since ORDER BY id DESC LIMIT :limit"
         )
         expression = tsquery(groups)
     bound = statement.bindparams(cutoff)
