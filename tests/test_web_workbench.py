@@ -292,3 +292,25 @@ def _wait_for(predicate, timeout: float = 45) -> bool:  # type: ignore[no-untype
             return True
         time.sleep(0.2)
     return False
+
+
+def test_a_broad_draft_stops_at_the_time_budget_and_says_so(desk: DeskData) -> None:
+    from pipeline.web import preview as preview_module
+
+    ruleset = preview_module.compile_pair("Commerce OR chip* OR weather", None, [])
+    ticks = iter(range(1000))
+    since = NOW - __import__("datetime").timedelta(days=30)
+    complete = preview_module.preview(desk.store.engine, ruleset, since)
+    assert not complete.truncated and complete.checked == complete.candidates == 5
+    original = preview_module.CHUNK
+    preview_module.CHUNK = 2
+    try:
+        partial = preview_module.preview(
+            desk.store.engine, ruleset, since, clock=lambda: float(next(ticks)), budget=0.5
+        )
+    finally:
+        preview_module.CHUNK = original
+    assert partial.truncated and partial.checked == 2 and partial.candidates == 5
+    newest = sorted(complete.matches, key=lambda m: m.article_id, reverse=True)[:2]
+    assert [m.article_id for m in partial.matches] == [m.article_id for m in newest]
+    assert partial.checked_back_to == newest[-1].stored_at

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from ..config import EntityConfig, RuleConfig, load_entities, load_rules_file
+from ..match import RuleSet
 from ..store import Store
 from .auth import Principal
 
@@ -31,6 +32,7 @@ class Desk:
     secret: str
     clock: Callable[[], datetime] = utcnow
     templates: Jinja2Templates = field(init=False)
+    _cache: dict[str, tuple[object, Any]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -41,16 +43,42 @@ class Desk:
         return self.config_dir / "rules.yaml"
 
     def rules(self) -> list[RuleConfig]:
-        """Read fresh on each request: the workbench may have just saved the file."""
-        return load_rules_file(self.rules_path).rules
+        """Read again whenever the file changes (the workbench may have just saved it)."""
+        return self._cached("rules", lambda: load_rules_file(self.rules_path).rules)
 
     def entities(self) -> list[EntityConfig]:
-        return load_entities(self.config_dir).entities
+        return self._cached("entities", lambda: load_entities(self.config_dir).entities)
+
+    def ruleset(self) -> RuleSet:
+        """Every saved rule, compiled (without entity detection: the desk only matches)."""
+        return self._cached(
+            "ruleset",
+            lambda: RuleSet(
+                RuleSet.from_config(self.rules(), str(self.rules_path), self.entities()).rules
+            ),
+        )
+
+    def _cached(self, key: str, load: Callable[[], Any]) -> Any:
+        """``load()``, kept until rules.yaml or entities.yaml changes on disk."""
+        stamp = tuple(_mtime(self.config_dir / name) for name in ("rules.yaml", "entities.yaml"))
+        known = self._cache.get(key)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        value = load()
+        self._cache[key] = (stamp, value)
+        return value
 
     def render(self, request: Request, template: str, /, code: int = 200, **context: Any) -> Any:
         principal: Principal | None = request.scope.get("wirewatch.principal")
         context.update(user=principal, csrf=principal.csrf if principal else "")
         return self.templates.TemplateResponse(request, template, context, status_code=code)
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def desk_of(request: Request) -> Desk:

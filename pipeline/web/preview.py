@@ -1,9 +1,11 @@
 """The rule workbench's preview: what a draft rule matches among stored articles.
 
-Candidates come from the full-text index (``fulltext.py``), newest first and at most
-``MAX_CANDIDATES``; the exact rule runs on them together with the saved version of the
-rule, so the difference (+ new, − lost) costs one pass. Reading is here; deciding is in
-``pipeline.match`` and in the pure helpers at the bottom.
+Candidates come from the full-text index (``fulltext.py``), newest first; the exact rule
+runs on them together with the saved version of the rule, so the difference (+ new,
+− lost) costs one pass. The exact rule costs about a millisecond an article, so a very
+broad draft is checked newest first for at most ``TIME_BUDGET`` and the preview says how
+far back it got: it stays interactive and never pretends to be complete. Reading is
+here; deciding is in ``pipeline.match`` and in the pure helpers at the bottom.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ from ..models import UTCDateTime
 from ..types import Article
 from .fulltext import fts5_query, necessary_groups, tsquery
 
-MAX_CANDIDATES = 2000
+MAX_CANDIDATES = 20_000
+"""Candidate ids read from the index at most (ids only: cheap)."""
+TIME_BUDGET = 0.6
+"""Seconds the exact rule may run per preview; candidates left over are reported."""
+CHUNK = 100
 POSTGRES_DOCUMENT = (
     "to_tsvector('simple', regexp_replace(coalesce(title, '') || ' ' || coalesce(text, ''), "
     "'[^[:alnum:]]+', ' ', 'g'))"
@@ -57,9 +63,16 @@ class Preview:
     """Matched by the saved rule, not by the draft."""
     stories_per_day: tuple[tuple[date, int], ...]
     candidates: int
-    truncated: bool
-    """More candidates than ``MAX_CANDIDATES``: only the newest were checked."""
+    """Articles of the period that the full-text index could not rule out."""
+    checked: int
+    """Candidates the exact rule ran on (the newest; all unless the time ran out)."""
+    checked_back_to: datetime | None
+    """Set when not every candidate was checked: the oldest article that was."""
     elapsed_ms: float
+
+    @property
+    def truncated(self) -> bool:
+        return self.checked < self.candidates
 
 
 @dataclass(frozen=True)
@@ -75,7 +88,8 @@ def compile_pair(draft: str, saved: str | None, entities: Sequence[EntityConfig]
     rules = [RuleConfig(name=DRAFT, query=draft)]
     if saved:
         rules.append(RuleConfig(name=SAVED, query=saved))
-    return RuleSet.from_config(rules, "draft", entities)
+    compiled = RuleSet.from_config(rules, "draft", entities).rules
+    return RuleSet(compiled)  # no entity detection: the preview only needs the rules
 
 
 def preview(
@@ -83,26 +97,38 @@ def preview(
     ruleset: RuleSet,
     since: datetime,
     clock: Callable[[], float] = time.perf_counter,
-    limit: int = MAX_CANDIDATES,
+    budget: float = TIME_BUDGET,
 ) -> Preview:
-    """Run ``ruleset`` (from ``compile_pair``) over the candidates stored since ``since``."""
+    """Run ``ruleset`` (from ``compile_pair``) over the candidates stored since ``since``,
+    newest first, in chunks, until they are all checked or ``budget`` seconds are spent."""
     started = clock()
+    draft: list[PreviewMatch] = []
+    saved: list[PreviewMatch] = []
+    checked = 0
+    oldest: datetime | None = None
     with Session(engine) as session:
         ids: set[int] = set()
-        truncated = False
         for rule in ruleset.rules:
-            found = candidate_ids(session, rule.node, since, limit + 1)
-            truncated |= len(found) > limit
-            ids.update(found[:limit])
-        stored = load_articles(session, sorted(ids, reverse=True)[:limit])
-    draft, saved = run_rules(ruleset, stored)
+            ids.update(candidate_ids(session, rule.node, since, MAX_CANDIDATES))
+        ordered = sorted(ids, reverse=True)
+        for first in range(0, len(ordered), CHUNK):
+            if checked and clock() - started > budget:
+                break
+            stored = load_articles(session, ordered[first : first + CHUNK])
+            found_draft, found_saved = run_rules(ruleset, stored)
+            draft += found_draft
+            saved += found_saved
+            checked += len(stored)
+            oldest = stored[-1].stored_at if stored else None
+    draft_ids, saved_ids = {p.article_id for p in draft}, {p.article_id for p in saved}
     return Preview(
         matches=tuple(draft),
-        added=tuple(p for p in draft if p.article_id not in {s.article_id for s in saved}),
-        lost=tuple(p for p in saved if p.article_id not in {d.article_id for d in draft}),
+        added=tuple(p for p in draft if p.article_id not in saved_ids),
+        lost=tuple(p for p in saved if p.article_id not in draft_ids),
         stories_per_day=stories_per_day(draft),
         candidates=len(ids),
-        truncated=truncated,
+        checked=checked,
+        checked_back_to=oldest if checked < len(ids) else None,
         elapsed_ms=round((clock() - started) * 1000, 1),
     )
 

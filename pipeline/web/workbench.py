@@ -57,12 +57,12 @@ def evaluate_all(desk: Desk, rules: Sequence[RuleConfig]) -> list[Evaluation]:
     if not rules:
         return []
     all_labels = accounts.labels(desk.store)
-    ruleset = RuleSet.from_config(rules, str(desk.rules_path), desk.entities())
+    ruleset = desk.ruleset()
     results = []
     for rule in rules:
         chosen = labels_for_rule(all_labels, rule.name)
-        results.append(evaluate(rule.name, _matching_labelled(desk, ruleset, chosen, rule.name),
-                                chosen))  # fmt: skip
+        matched = _matching_labelled(desk, ruleset, chosen, rule.name)
+        results.append(evaluate(rule.name, matched, chosen))
     return results
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
@@ -75,14 +76,17 @@ async def api_preview(request: Request) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return _json({"error": 'expected {"query": "...", "days": 30}'}, 400)
     days = int_param(str(body.get("days", 30)), 30, 1, 365)
+    started = time.perf_counter()
     outcome = try_draft(desk_of(request), Draft(str(body.get("name") or ""), body["query"], days))
+    elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
     if outcome.error or outcome.preview is None:
         return _json({"error": outcome.error or "empty query"}, 422)
     result = outcome.preview
     return _json(
         {
-            "query": body["query"], "days": days, "elapsed_ms": result.elapsed_ms,
-            "candidates": result.candidates, "truncated": result.truncated,
+            "query": body["query"], "days": days, "elapsed_ms": elapsed_ms,
+            "candidates": result.candidates, "checked": result.checked,
+            "truncated": result.truncated, "checked_back_to": result.checked_back_to,
             "matches": [asdict(match) for match in result.matches],
             "added": [match.article_id for match in result.added],
             "lost": [match.article_id for match in result.lost],

@@ -12,8 +12,8 @@ from ..desk import Desk, desk_of
 from ..queries import StoryRow, group_by_story, outlets
 from .common import int_param, since_param
 
-SCAN = 2000
-"""Matches read to fill one page of stories (a story has several matches)."""
+SCAN_PER_ROW = 4
+"""Matches read per story row wanted (a story can have several matches)."""
 
 
 def story_rows(
@@ -21,7 +21,7 @@ def story_rows(
     limit: int = 100,
 ) -> list[StoryRow]:  # fmt: skip
     _, period = since_param(since)
-    views = desk.store.recent_matches(desk.clock() - period, rule or None, SCAN)
+    views = desk.store.recent_matches(desk.clock() - period, rule or None, SCAN_PER_ROW * limit)
     if tag:
         tagged = {r.name for r in desk.rules() if tag in r.tags}
         views = [v for v in views if v.rule in tagged]
