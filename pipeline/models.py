@@ -142,7 +142,7 @@ class Entry(Base):
     guid: Mapped[str] = mapped_column(String(2048))
     link: Mapped[str | None] = mapped_column(String(2048))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class MatchRow(Base):

@@ -4,9 +4,13 @@ roles, CSRF and origin checks, hostile feed text, pages and the JSON API."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from starlette.testclient import TestClient
 
@@ -14,6 +18,7 @@ from pipeline.web.accounts import create_token
 from pipeline.web.app import create_app
 from pipeline.web.auth import SECRET_ENV, SECRET_FILE, session_secret
 from pipeline.web.security import CSP
+from tests.conftest import Cli, free_port, write_config
 from tests.web_helpers import (
     HOSTILE_TITLE,
     HOSTILE_URL,
@@ -313,3 +318,48 @@ def test_session_secret_is_created_private_or_taken_from_the_environment(tmp_pat
     assert path.stat().st_mode & 0o777 == 0o600
     assert session_secret(tmp_path / "data", environ={}) == first, "kept across restarts"
     assert session_secret(tmp_path / "data", environ={SECRET_ENV: "given"}) == "given"
+
+
+# --------------------------------------------------------------------------- the commands
+
+
+def test_users_tokens_and_web_commands(cli: Cli, tmp_path: Path) -> None:
+    write_config(Path(cli.env["WIREWATCH_CONFIG"]), feeds=[])
+    added = cli("users", "add", "alice", "--role", "analyst", input="a long password\n")
+    assert added.returncode == 0 and "user alice (analyst) saved" in added.stdout, added.stderr
+    short = cli("users", "add", "bob", input="short\n")
+    assert short.returncode == 2 and "Traceback" not in short.stderr
+    assert short.stderr.strip().splitlines() == [
+        "wirewatch: error: the password must have at least 8 characters"
+    ]
+    assert cli("users", "add", "carol", input="").returncode == 2
+    token = cli("tokens", "create", "nightly", "--role", "viewer").stdout.strip()
+    assert token.startswith("ww_") and len(token) > 40
+    assert cli("tokens", "create", "x", "--role", "root").returncode == 2
+
+    port = free_port()
+    data = Path(cli.env["WIREWATCH_DATA_DIR"])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "web", "--port", str(port)], env=cli.env,
+        cwd=cli.env["HOME"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        answer = None
+        while answer is None and time.monotonic() < deadline:
+            try:
+                answer = httpx.get(
+                    base + "/api/feeds", headers={"Authorization": f"Bearer {token}"}
+                )
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert answer is not None and answer.status_code == 200, "served with the token"
+        assert httpx.get(base + "/api/feeds").status_code == 401
+        session = httpx.Client(base_url=base)
+        signed = session.post("/login", data={"name": "alice", "password": "a long password"})
+        assert signed.status_code == 303 and session.get("/rules").status_code == 200
+        assert (data / SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    finally:
+        process.terminate()
+        process.wait(timeout=15)

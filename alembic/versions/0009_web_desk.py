@@ -1,5 +1,7 @@
 """web desk: users, API tokens, labels and a full-text index over articles
 
+Also an index on ``entries.first_seen_at`` for the sources page's items per day.
+
 Revision ID: 0009
 Revises: 0006
 Create Date: 2026-11-29 02:00:00
@@ -91,6 +93,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_labels")),
         sa.UniqueConstraint("article_id", "rule", name=op.f("uq_labels_article_id_rule")),
     )
+    op.create_index(op.f("ix_entries_first_seen_at"), "entries", ["first_seen_at"])
     if op.get_bind().dialect.name == "sqlite":
         for statement in SQLITE_FTS:
             op.execute(statement)
@@ -104,6 +107,7 @@ def downgrade() -> None:
             op.execute(statement)
     else:
         op.execute("DROP INDEX IF EXISTS ix_articles_fulltext")
+    op.drop_index(op.f("ix_entries_first_seen_at"), table_name="entries")
     op.drop_table("labels")
     op.drop_table("api_tokens")
     op.drop_table("users")
