@@ -7,11 +7,9 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 from starlette.testclient import TestClient
 
 from pipeline.web.accounts import create_token
@@ -25,38 +23,12 @@ from tests.web_helpers import (
     NOW,
     PASSWORD,
     DeskData,
-    build_desk,
-    copy_desk,
 )
 
+pytest_plugins = ["tests.web_helpers"]  # the desk fixtures
 PAGES = ["/", "/sources", "/outbox", "/rules", "/rules/entity-list", "/rules/new",
          "/stories/1", "/articles/1", "/labels.jsonl"]  # fmt: skip
 APIS = ["/api/matches", "/api/feeds", "/api/stories/1"]
-
-
-@pytest.fixture(scope="module")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> DeskData:
-    directory = tmp_path_factory.mktemp("desk")
-    return build_desk(f"sqlite:///{directory / 'wirewatch.db'}", directory / "config")
-
-
-@pytest.fixture
-def sqlite_desk(sqlite_template: DeskData, tmp_path: Path) -> Iterator[DeskData]:
-    """For what does not depend on the database: SQLite, copied from one built desk."""
-    data = copy_desk(sqlite_template, tmp_path / "desk")
-    yield data
-    data.store.engine.dispose()
-
-
-@pytest.fixture
-def desk(db_url: str, tmp_path: Path, sqlite_template: DeskData) -> Iterator[DeskData]:
-    """For what reads or writes through SQL: both SQLite and PostgreSQL."""
-    if db_url.startswith("sqlite"):
-        data = copy_desk(sqlite_template, tmp_path / "desk")
-    else:
-        data = build_desk(db_url, tmp_path / "config")
-    yield data
-    data.store.engine.dispose()
 
 
 def client_for(desk: DeskData, base_url: str = "http://testserver") -> TestClient:

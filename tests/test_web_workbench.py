@@ -7,8 +7,6 @@ import json
 import re
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,23 +23,10 @@ from pipeline.web.evaluate import LabelRecord, evaluate, labels_for_rule, labels
 from pipeline.web.fulltext import fts5_query, necessary_groups, tsquery
 from pipeline.web.rules_file import save_rule
 from tests.conftest import ROOT, Cli, LocalServer, rss, write_config
-from tests.web_helpers import NOW, PASSWORD, RULES_YAML, DeskData, build_desk, copy_desk
+from tests.test_worker import _wait_for
+from tests.web_helpers import NOW, PASSWORD, RULES_YAML, DeskData
 
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> DeskData:
-    directory = tmp_path_factory.mktemp("desk")
-    return build_desk(f"sqlite:///{directory / 'wirewatch.db'}", directory / "config")
-
-
-@pytest.fixture
-def desk(db_url: str, tmp_path: Path, template: DeskData) -> Iterator[DeskData]:
-    if db_url.startswith("sqlite"):
-        data = copy_desk(template, tmp_path / "desk")
-    else:
-        data = build_desk(db_url, tmp_path / "config")
-    yield data
-    data.store.engine.dispose()
+pytest_plugins = ["tests.web_helpers"]  # the desk fixtures
 
 
 def analyst(desk: DeskData) -> tuple[TestClient, str]:
@@ -283,15 +268,6 @@ def test_running_worker_picks_up_a_saved_rule_without_sighup(
     finally:
         process.terminate()
         process.wait(timeout=15)
-
-
-def _wait_for(predicate, timeout: float = 45) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def test_a_broad_draft_stops_at_the_time_budget_and_says_so(desk: DeskData) -> None:

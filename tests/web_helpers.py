@@ -4,9 +4,12 @@ synthetic articles matched by the real rule engine, and users of every role."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from pipeline.config import load_entities, load_rules_file
 from pipeline.database import make_engine, migrate
@@ -112,3 +115,32 @@ def build_desk(db_url: str, config_dir: Path) -> DeskData:
     for role in ("admin", "analyst", "viewer"):
         add_user(store, role, role, PASSWORD, NOW)
     return DeskData(store, config_dir, ids)
+
+
+# --------------------------------------------------------------------------- fixtures
+# Imported by the web test modules (each module builds its own template once).
+
+
+@pytest.fixture(scope="module")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> DeskData:
+    directory = tmp_path_factory.mktemp("desk")
+    return build_desk(f"sqlite:///{directory / 'wirewatch.db'}", directory / "config")
+
+
+@pytest.fixture
+def sqlite_desk(sqlite_template: DeskData, tmp_path: Path) -> Iterator[DeskData]:
+    """For what does not depend on the database: SQLite, copied from one built desk."""
+    data = copy_desk(sqlite_template, tmp_path / "desk")
+    yield data
+    data.store.engine.dispose()
+
+
+@pytest.fixture
+def desk(db_url: str, tmp_path: Path, sqlite_template: DeskData) -> Iterator[DeskData]:
+    """For what reads or writes through SQL: both SQLite and PostgreSQL."""
+    if db_url.startswith("sqlite"):
+        data = copy_desk(sqlite_template, tmp_path / "desk")
+    else:
+        data = build_desk(db_url, tmp_path / "config")
+    yield data
+    data.store.engine.dispose()

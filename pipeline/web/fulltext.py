@@ -10,6 +10,7 @@ articles down; the exact rule (``pipeline.match``) decides on what it returns.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from ..match.query import All, Any_, Node, Terms, Trigger
 
@@ -50,12 +51,7 @@ def _one_of(node: Node) -> frozenset[Trigger] | None:
 
 def fts5_query(groups: list[frozenset[Trigger]]) -> str | None:
     """``("export" OR "licen"*) AND ("chip"*)`` for SQLite FTS5."""
-    if not groups:
-        return None
-    return " AND ".join(
-        "(" + " OR ".join(_fts5_word(word, prefix) for word, prefix in sorted(group)) + ")"
-        for group in groups
-    )
+    return _conjunction(groups, _fts5_word, " OR ", " AND ")
 
 
 def _fts5_word(word: str, prefix: bool) -> str:
@@ -67,10 +63,16 @@ def _fts5_word(word: str, prefix: bool) -> str:
 
 def tsquery(groups: list[frozenset[Trigger]]) -> str | None:
     """``('export' | 'licen':*) & ('chip':*)`` for PostgreSQL ``to_tsquery('simple', …)``."""
+    return _conjunction(groups, _ts_word, " | ", " & ")
+
+
+def _conjunction(
+    groups: list[frozenset[Trigger]], word: Callable[[str, bool], str], either: str, both: str
+) -> str | None:
     if not groups:
         return None
-    return " & ".join(
-        "(" + " | ".join(_ts_word(word, prefix) for word, prefix in sorted(group)) + ")"
+    return both.join(
+        "(" + either.join(word(text, prefix) for text, prefix in sorted(group)) + ")"
         for group in groups
     )
 

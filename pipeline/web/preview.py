@@ -137,8 +137,9 @@ def candidate_ids(session: Session, node: object, since: datetime, limit: int) -
     """Ids of the articles stored since ``since`` that the index says could match, newest
     first; every article of the period when the rule gives the index nothing to look for.
 
-    On SQLite the index is searched from the first article of the period on (articles are
-    numbered as they are stored), which spares FTS5 the older part of its lists."""
+    On SQLite the index is searched from the lowest id of the period on, which spares
+    FTS5 the older part of its lists (``+id``: the smallest id found through the
+    ``fetched_at`` index, not by walking the table in id order)."""
     groups = necessary_groups(node)  # type: ignore[arg-type]
     dialect = session.get_bind().dialect.name
     cutoff = bindparam("since", since, type_=UTCDateTime())
@@ -153,8 +154,8 @@ def candidate_ids(session: Session, node: object, since: datetime, limit: int) -
     if dialect == "sqlite":
         statement = text(
             "SELECT a.id FROM articles a WHERE a.id IN (SELECT rowid FROM articles_fts "
-            "WHERE articles_fts MATCH :q AND rowid >= (SELECT id FROM articles "
-            "WHERE fetched_at >= :since ORDER BY fetched_at, id LIMIT 1)) "
+            "WHERE articles_fts MATCH :q AND rowid >= (SELECT min(+id) FROM articles "
+            "WHERE fetched_at >= :since)) "
             "AND a.fetched_at >= :since ORDER BY a.id DESC LIMIT :limit"
         )
         expression = fts5_query(groups)

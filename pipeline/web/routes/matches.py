@@ -37,7 +37,7 @@ async def matches_page(request: Request) -> Response:
     params = request.query_params
     filters = {key: params.get(key, "") for key in ("rule", "tag", "source")}
     since, _ = since_param(params.get("since"))
-    limit = int_param(params.get("limit"), 100, 1, 500)
+    limit = int_param(params.get("limit"), 50, 1, 500)
     rows = story_rows(desk, since=since, limit=limit, **filters)
     rules = desk.rules()
     return desk.render(
