@@ -16,6 +16,7 @@ from pipeline.config import RuleConfig
 from pipeline.errors import ConfigError
 from pipeline.match import RuleSet
 from pipeline.match.query import compile_query
+from pipeline.replay import parse_item
 from pipeline.types import Article
 from pipeline.web.accounts import set_label
 from pipeline.web.app import create_app
@@ -165,6 +166,9 @@ def test_labels_change_precision_and_recall(desk: DeskData) -> None:
     assert "0.50" in rules_page
     exported = client.get("/labels.jsonl").text.splitlines()
     assert len(exported) == 3 and all(json.loads(line)["id"].isdigit() for line in exported)
+    articles = [parse_item(line) for line in client.get("/articles.jsonl").text.splitlines()]
+    assert sorted(i for i, _ in articles) == sorted(json.loads(x)["id"] for x in exported)
+    assert len(client.get("/articles.jsonl?days=30").text.splitlines()) == len(ids)
 
 
 def test_story_label_labels_each_article(desk: DeskData) -> None:

@@ -11,6 +11,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .preview import StoredArticle
 
 LABELS = ("core", "related", "quiet")
 
@@ -76,3 +80,14 @@ def labels_jsonl(labels: Iterable[LabelRecord]) -> str:
             item["rule"] = record.rule
         lines.append(json.dumps(item, ensure_ascii=False))
     return "".join(line + "\n" for line in lines)
+
+
+def articles_jsonl_line(item: StoredArticle) -> str:
+    """One article in the ARTICLES format of ``rules test`` and ``replay``."""
+    article = item.article
+    record = {
+        "id": str(item.id), "title": article.title, "text": article.text, "url": article.url,
+        "source": article.source,
+        "published": article.published.isoformat() if article.published else None,
+    }  # fmt: skip
+    return json.dumps(record, ensure_ascii=False) + "\n"
