@@ -113,6 +113,20 @@ def test_viewer_reads_but_may_not_change(sqlite_desk: DeskData) -> None:
     assert "Save to rules.yaml" not in client.get("/rules/entity-list").text
 
 
+def test_sources_show_feed_health_and_an_analyst_enables_a_feed(desk: DeskData) -> None:
+    client, csrf = signed_in(desk, "analyst")
+    page = client.get("/sources").text
+    assert "backing off" in page and "read timed out after 20 s" in page
+    assert "disabled: 410 Gone: the feed was removed" in page and page.count(">Enable<") == 1
+    feeds = {f["url"]: f for f in client.get("/api/feeds").json()["feeds"]}
+    assert feeds["https://wire-b.example/rss"]["consecutive_failures"] == 3
+    assert feeds["https://gone.example/feed"]["state"] == "disabled"
+    enabled = client.post("/sources/enable", follow_redirects=False,
+                          data={"csrf_token": csrf, "url": "https://gone.example/feed"})  # fmt: skip
+    assert enabled.status_code == 303
+    assert client.get("/api/feeds").json()["feeds"][2]["enabled"] is True
+
+
 def test_analyst_labels_and_retries(desk: DeskData) -> None:
     client, csrf = signed_in(desk, "analyst")
     article = desk.article_ids["https://wire-d.example/weather"]

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import load_entities, load_rules_file
+from pipeline.config import FeedConfig, load_entities, load_rules_file
 from pipeline.database import make_engine, migrate
+from pipeline.health import Health
 from pipeline.match import RuleSet
 from pipeline.store import PlannedAlert, Store
-from pipeline.types import Article
+from pipeline.types import Article, FetchResult
 from pipeline.web.accounts import add_user
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -114,7 +115,26 @@ def build_desk(db_url: str, config_dir: Path) -> DeskData:
         ids[article.url] = saved.article_id
     for role in ("admin", "analyst", "viewer"):
         add_user(store, role, role, PASSWORD, NOW)
+    _record_feeds(store)
     return DeskData(store, config_dir, ids)
+
+
+FEEDS = {
+    "https://wire-a.example/feed.xml": ("ok", None, 0, None),
+    "https://wire-b.example/rss": ("timeout", "read timed out after 20 s", 3, None),
+    "https://gone.example/feed": ("gone", "HTTP 410", 1, "410 Gone: the feed was removed"),
+}
+"""URL -> (last outcome, error, failures in a row, why it was disabled)."""
+
+
+def _record_feeds(store: Store) -> None:
+    """Three feeds: healthy, backing off after timeouts, disabled after 410 Gone."""
+    states = store.sync_feeds([FeedConfig(url=url) for url in FEEDS], NOW - timedelta(days=3))
+    for state in states:
+        outcome, error, failures, disabled = FEEDS[state.url]
+        result = FetchResult(url=state.url, outcome=outcome, status=200, error=error)
+        health = Health(NOW + timedelta(minutes=15 * (failures + 1)), failures, disabled)
+        store.record_fetch(state.id, result, health, NOW - timedelta(minutes=5))
 
 
 # --------------------------------------------------------------------------- fixtures
