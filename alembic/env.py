@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from alembic import context
 from pipeline.database import database_url, make_engine
-from pipeline.models import Base, UTCDateTime
+from pipeline.models import FULLTEXT_OBJECTS, Base, UTCDateTime
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("connection"):
@@ -34,6 +34,13 @@ def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def _include_object(
+    item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave out the full-text search objects that migration 0009 makes by hand."""
+    return not (name and name.startswith(FULLTEXT_OBJECTS))
+
+
 def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -41,6 +48,7 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
     )
 
 

@@ -846,6 +846,8 @@ def main() -> None:
     cli(prog_name="wirewatch")
 
 
+from . import cli_web  # noqa: E402, F401  (registers web, users and tokens on ``cli``)
+
 __all__ = ["cli", "data_dir", "main"]
 
 

@@ -146,7 +146,7 @@ class Entry(Base):
     guid: Mapped[str] = mapped_column(String(2048))
     link: Mapped[str | None] = mapped_column(String(2048))
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id"), index=True)
-    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     """Hash of the feed item's title and summary: an item updated in place is matched again."""
 
@@ -270,3 +270,52 @@ class KbUpdate(Base):
     parties: Mapped[int] = mapped_column(Integer)
     added: Mapped[int] = mapped_column(Integer)
     removed: Mapped[int] = mapped_column(Integer)
+
+
+# --------------------------------------------------------------------------- web desk
+
+
+class User(Base):
+    """A person who signs in to the web desk (``wirewatch users add``)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ApiToken(Base):
+    """A bearer token for scripts; only its SHA-256 is stored (``wirewatch tokens create``)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Label(Base):
+    """An analyst's judgement of an article: ``core``, ``related`` or ``quiet``, for one
+    rule or (``rule`` empty) for the watchlist as a whole."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("article_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    rule: Mapped[str] = mapped_column(String(200), default="")
+    label: Mapped[str] = mapped_column(String(20))
+    user_name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+FULLTEXT_OBJECTS = ("articles_fts", "ix_articles_fulltext")
+"""Full-text search objects made by migration 0009 outside these models (an FTS5 table
+and its triggers on SQLite, an expression GIN index on PostgreSQL); ``alembic/env.py``
+leaves them out of the comparison."""

@@ -10,7 +10,8 @@ SIGINT/SIGTERM stops the scheduler and lets running jobs finish their current fe
 send; a second one exits at once (leases then expire and other workers take over).
 Each digest route is a cron job in its own time zone. SIGHUP reloads the config (feeds,
 rules, entities, alerts); a config that does not load or compile is refused with one log
-line and the worker goes on with the last valid one.
+line and the worker goes on with the last valid one. A change to a config file's
+modification time (the web desk saving rules.yaml, say) reloads it the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -53,6 +55,9 @@ SCHEDULER_THREADS = 8
 HEARTBEAT = timedelta(seconds=15)
 WORKER = worker_id()
 MISFIRE_GRACE = 60
+CONFIG_FILES = (
+    "feeds.yaml", "rules.yaml", "entities.yaml", "eccns.yaml", "alerts.yaml", "settings.yaml"
+)
 
 
 def run_worker(
@@ -96,10 +101,13 @@ def run_worker(
     if metrics_port is not None:
         server = metrics.serve(metrics_port, lambda: feed_status(pipeline.store, pipeline.clock()))
         log.info("metrics on http://127.0.0.1:%d/metrics and /healthz", metrics_port)
+    stamp = config_stamp(pipeline.config.directory)
     try:
         while not stop.wait(0.5):
-            if reload_requested.is_set():
+            latest = config_stamp(pipeline.config.directory)
+            if reload_requested.is_set() or latest != stamp:
                 reload_requested.clear()
+                stamp = latest
                 _reload(scheduler, pipeline, load, poll_slots)
     finally:
         log.info("worker stopping: ending the current cycle")
@@ -110,6 +118,18 @@ def run_worker(
         if server is not None:
             server.shutdown()
         log.info("worker stopped")
+
+
+def config_stamp(directory: Path) -> tuple[int, ...]:
+    """Modification times of the config files (0: absent); a few stat calls, cheap enough
+    for every turn of the main loop."""
+    stamps = []
+    for name in CONFIG_FILES:
+        try:
+            stamps.append((directory / name).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
 
 
 def _schedule_feeds(
