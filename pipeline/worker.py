@@ -56,7 +56,12 @@ HEARTBEAT = timedelta(seconds=15)
 WORKER = worker_id()
 MISFIRE_GRACE = 60
 CONFIG_FILES = (
-    "feeds.yaml", "rules.yaml", "entities.yaml", "eccns.yaml", "alerts.yaml", "settings.yaml"
+    "feeds.yaml",
+    "rules.yaml",
+    "entities.yaml",
+    "eccns.yaml",
+    "alerts.yaml",
+    "settings.yaml",
 )
 
 
