@@ -12,7 +12,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..match.query import All, Any_, Node, Terms, Trigger
+from ..match.query import All, Any_, Node, Terms
+
+Trigger = tuple[str, bool]
+"""A word for the full-text index: (case-folded text, whether it is a prefix)."""
 
 SEARCHED_FIELDS = frozenset({"title", "text"})
 _ABBREVIATION = re.compile(r"^[a-z]{2,5}$")
@@ -24,7 +27,11 @@ def necessary_groups(node: Node) -> list[frozenset[Trigger]]:
     if isinstance(node, Terms):
         if not SEARCHED_FIELDS & set(node.fields):
             return []
-        return [frozenset({word.trigger}) for word in node.words]
+        return [  # a symbol word (``%``, ``$``) is not in the full-text index: no constraint
+            frozenset({(word.text.casefold(), word.prefix)})
+            for word in node.words
+            if any(c.isalnum() for c in word.text)
+        ]
     if isinstance(node, All):
         return [group for child in node.children for group in necessary_groups(child)]
     if isinstance(node, Any_):
