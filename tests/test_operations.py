@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -43,22 +44,24 @@ def wait_for(predicate, timeout: float = 30) -> bool:
 def test_overlapping_run_once_exits_with_code_4(
     cli: Cli, http_server: LocalServer, db_url: str
 ) -> None:
-    slow = http_server.add_handler("/slow.xml", hang(10))
+    released = threading.Event()  # the first run's feed answers only once the second ran
+    slow = http_server.add_handler("/slow.xml", lambda handler: released.wait(120))
     write_config(
         Path(cli.env["WIREWATCH_CONFIG"]),
         feeds=[{"url": slow}],
-        fetch={"read_timeout": 15, "total_timeout": 15},
+        fetch={"read_timeout": 150, "total_timeout": 150},
     )
     cli.env["DATABASE_URL"] = db_url
     assert cli("migrate").returncode == 0
     first = popen(cli, "run-once")
     assert wait_for(lambda: http_server.requests["/slow.xml"]), "the first run is fetching"
-    started = time.monotonic()
-    second = cli("run-once")
+    try:
+        second = cli("run-once")
+    finally:
+        released.set()
     assert second.returncode == 4
     assert "another wirewatch run is in progress" in second.stderr
-    assert time.monotonic() - started < 10
-    _, err = first.communicate(timeout=30)
+    _, err = first.communicate(timeout=120)
     assert first.returncode == 0, err
     assert len(http_server.requests["/slow.xml"]) == 1, "no double work"
 
