@@ -167,8 +167,9 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
         store.release_feeds([feed.id for feed in feeds])
     if not pipeline.stop.is_set():
         summary.delivery = deliver(
-            store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock
-        )
+            store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock,
+            rules=pipeline.config.rules.rules,
+        )  # fmt: skip
     return summary
 
 

@@ -35,6 +35,7 @@ from .database import (
 from .dedupe import Fingerprint, canonical_url, fingerprint, same_story, text_hash, url_variants
 from .errors import DatabaseError
 from .health import Health
+from .listing import outlet_links
 from .types import (
     AlertMessage,
     Article,
@@ -1022,4 +1023,7 @@ def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
         highlights=tuple(match.highlights or ()) if match else (),
         terms=tuple(match.terms or ()) if match else (),
         outlets=tuple(o for o in outlets if o != article.source),
+        entities=tuple(article.entities or ()),
+        outlet_links=outlet_links(session, alert.story_id, besides=article.source),
+        story_id=alert.story_id,
     )

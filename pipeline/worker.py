@@ -217,7 +217,10 @@ def _heartbeat(pipeline: Pipeline) -> None:
 
 def _deliver(pipeline: Pipeline) -> None:
     try:
-        deliver(pipeline.store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock)
+        deliver(
+            pipeline.store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock,
+            rules=pipeline.config.rules.rules,
+        )  # fmt: skip
     except WirewatchError as exc:
         log.error("delivery failed: %s", exc)
 

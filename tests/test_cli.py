@@ -216,7 +216,7 @@ def test_rules_test_reports_hits_per_rule(cli: Cli, tmp_path: Path) -> None:
     result = cli("rules", "test", str(draft), "-", input=archive)
     assert result.returncode == 0, result.stderr
     assert "2 articles, 1 matched at least one rule" in result.stdout
-    assert "crisps: 1 matches" in result.stdout and "never: 0 matches" in result.stdout
+    assert "crisps: 1 match\n" in result.stdout and "never: 0 matches" in result.stdout
     assert "  - 1: Potato prices" in result.stdout and "**Potato**" in result.stdout
 
 

@@ -38,6 +38,7 @@ from ..config import (
 from ..errors import ChannelError
 from ..store import PlannedAlert, Store
 from ..types import AlertMessage, DigestMessage, Match
+from .compose import RuleInfo, by_story, combine, describe
 from .console import ConsoleSink
 from .email import EmailSink
 from .file import JsonlSink
@@ -134,24 +135,32 @@ def deliver(
     *,
     owner: str | None = None,
     limit: int = 200,
+    rules: Sequence[RuleInfo] = (),
 ) -> DeliveryReport:
-    """Claim the due instant alerts and send each once; one failing channel never stops
-    the others. Due digest retries go out too."""
+    """Claim the due instant alerts and send them, one message per (story, channel)
+    naming every rule that fired; one failing channel never stops the others. ``rules``
+    (rules.yaml) gives each rule's description and tags. Due digest retries go out too."""
     report = DeliveryReport()
     owner = owner or worker_id()
-    for pending in store.claim_alerts(owner, now(), settings.lease, limit):
-        channel = channels.get(pending.channel)
+    info = {rule.name: rule for rule in rules}
+    claimed = store.claim_alerts(owner, now(), settings.lease, limit)
+    for group in by_story(claimed):
+        first = group[0]
+        message = combine([describe(p.message, info) for p in group], first.channel)
+        channel = channels.get(first.channel)
         try:
             if channel is None:
-                raise ChannelError(f"no channel named {pending.channel!r}", permanent=False)
-            channel.send(pending.message)
+                raise ChannelError(f"no channel named {first.channel!r}", permanent=False)
+            channel.send(message)
         except Exception as exc:
             error = _as_channel_error(exc)
-            retry_at = next_attempt(error, pending.attempts + 1, settings, now())
-            store.mark_failed(pending.id, str(error), retry_at=retry_at)
-            _count_failure(report, pending.message.key, pending.channel, error, retry_at)
+            retry_at = next_attempt(error, first.attempts + 1, settings, now())
+            for pending in group:
+                store.mark_failed(pending.id, str(error), retry_at=retry_at)
+            _count_failure(report, message.key, first.channel, error, retry_at)
             continue
-        store.mark_sent(pending.id, now())
+        for pending in group:
+            store.mark_sent(pending.id, now())
         report.sent += 1
         metrics.DELIVERIES.labels("sent").inc()
     retry_digests(store, channels, settings, now, report)
