@@ -12,6 +12,7 @@ import multiprocessing
 import queue
 import re
 import resource
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,7 +216,9 @@ class _Worker:
 
 
 def _serve(connection: Any, function: ExtractFunction, memory_mb: int) -> None:
-    """The worker process: extract pages until the pipe closes."""
+    """The worker process: extract pages until the pipe closes. Ctrl-C is the parent's
+    to handle (it kills its workers), so a child never prints a traceback for it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ValueError, OSError):
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

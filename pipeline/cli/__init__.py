@@ -85,6 +85,10 @@ def main() -> None:
         interrupted()
     except click.exceptions.Exit as exc:
         raise SystemExit(exc.exit_code) from None
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "wirewatch"
+        click.echo(f"{command}: error: {exc.format_message()} (see {command} --help)", err=True)
+        raise SystemExit(exc.exit_code) from None
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
