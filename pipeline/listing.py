@@ -158,9 +158,7 @@ def _story_line(session: Session, story: m.Story) -> StoryLine:
     )
 
 
-def outlet_links(
-    session: Session, story_id: int, *, besides: str = ""
-) -> tuple[OutletLink, ...]:
+def outlet_links(session: Session, story_id: int, *, besides: str = "") -> tuple[OutletLink, ...]:
     """(outlet, link) for everyone who carried the story, other than ``besides``: each
     article's source with its URL, and each feed that linked to one with the entry's link."""
     sources = session.execute(

@@ -71,7 +71,6 @@ CASES = {
     "matches, no database": Case(("matches",), _config, 3, NO_DB),
     "stories, no database": Case(("stories",), _config, 3, NO_DB),
     "status, no database": Case(("status",), _config, 3, NO_DB),
-    "feeds, no database": Case(("feeds",), _config, 3, NO_DB),
     "alerts, no database": Case(("alerts",), _config, 3, NO_DB),
     "replay --db, no database": Case(
         ("replay", "--db", "sqlite:////nonexistent/x.db", "{p}/draft.yaml"), _files, 3, NO_DB

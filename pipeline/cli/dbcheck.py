@@ -16,6 +16,10 @@ from typing import Any
 from ..errors import ConfigError, DatabaseError
 
 
+class MissingDatabase(DatabaseError):
+    """The SQLite file a read-only command was pointed at does not exist."""
+
+
 def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (``None`` for other databases and in-memory SQLite)."""
     if not url.startswith("sqlite"):
@@ -59,7 +63,7 @@ def open_existing(url: str) -> Any:
 
     path = sqlite_path(url)
     if path is not None and not path.is_file():
-        raise DatabaseError(missing_sqlite_message(url, path))
+        raise MissingDatabase(missing_sqlite_message(url, path))
     return open_database(url, auto_migrate=False)
 
 

@@ -34,9 +34,7 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     env: Env = ctx.obj
     now = utcnow()
     configured = env.config.feeds.feeds
-    store = env.read_store()
-    stored = {state.url: state for state in store.feed_states()}
-    newest = store.newest_items()
+    stored, newest = _stored_states(env)
     if not configured and not as_json:
         click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
     for feed in configured:
@@ -47,6 +45,18 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
             echo_json(feed_record(feed, state, latest, stale))
         else:
             click.echo("\n".join(feed_text(feed, state, latest, stale)))
+
+
+def _stored_states(env: Env) -> tuple[dict[str, FeedState], dict[int, datetime]]:
+    """What the database knows of each feed; nothing when no database exists yet (the
+    feeds are listed as never fetched, and no database is created)."""
+    from .dbcheck import MissingDatabase
+
+    try:
+        store = env.read_store()
+    except MissingDatabase:
+        return {}, {}
+    return {state.url: state for state in store.feed_states()}, store.newest_items()
 
 
 def feed_text(
