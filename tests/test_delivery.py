@@ -259,7 +259,7 @@ def test_digest_command_dry_run_then_send(cli: Cli, http_server: LocalServer) ->
     preview = cli("digest", "--dry-run")
     assert "digest morning" in preview.stdout and "Commerce adds 80 firms" in preview.stdout
     assert not (Path(cli.env["WIREWATCH_DATA_DIR"]) / "digests.jsonl").exists()
-    assert "morning: 1 digests sent" in cli("digest").stdout
+    assert "morning: 1 digest sent" in cli("digest").stdout
     assert "morning: 0 digests sent" in cli("digest").stdout
     [record] = [
         json.loads(line)

@@ -93,6 +93,16 @@ def friendly_errors(command: F) -> F:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             interrupted()
+        except Exception as exc:  # a bug: one line; the traceback only with -vv
+            context = click.get_current_context(silent=True)
+            if context is not None and context.meta.get("verbose", 0) >= 2:
+                raise
+            click.echo(
+                f"wirewatch: unexpected error: {type(exc).__name__}: {exc} "
+                "(run with -vv for the traceback)",
+                err=True,
+            )
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
