@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .match import RuleSet
-from .replay import parse_item
+from .replay import read_items
 
 
 @dataclass(frozen=True)
@@ -61,15 +61,12 @@ def tally(
     """Match every article of ``lines``; invalid lines are counted and passed to ``skipped``."""
     report = RulesTestReport(rules=[RuleTally(rule.name) for rule in ruleset.rules])
     by_name = {tally.rule: tally for tally in report.rules}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item_id, article = parse_item(line)
-        except ValueError as exc:
+    for number, _, parsed in read_items(lines):
+        if isinstance(parsed, ValueError):
             report.invalid += 1
-            skipped(number, str(exc))
+            skipped(number, str(parsed))
             continue
+        item_id, article = parsed
         report.articles += 1
         found = ruleset.analyse(article).matches
         report.matched += bool(found)
