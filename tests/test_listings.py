@@ -184,3 +184,13 @@ def test_display_helpers() -> None:
     assert cut("abcdef", 4) == "abc…" and cut("abc", 4) == "abc"
     assert when(datetime(2026, 3, 4, 9, 15)) == "2026-03-04 09:15 UTC"
     assert columns([("a", "bb", "x"), ("ccc", "d", "y")]) == ["a    bb  x", "ccc  d   y"]
+
+
+def test_rules_alone_validates_with_singular_counts(tmp_path: Path) -> None:
+    write_config(tmp_path / "config", feeds=[], rules=[{"name": "chips", "query": "chip"}])
+    env = {"WIREWATCH_CONFIG": str(tmp_path / "config")}
+    (tmp_path / "config" / "entities.yaml").write_text(
+        "entities:\n  - {id: bis, name: BIS, type: agency, aliases: [BIS]}\n"
+    )
+    out = run(env, "rules").output
+    assert out.endswith("rules.yaml: 1 rule OK (1 entity)\n")
