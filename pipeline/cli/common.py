@@ -93,6 +93,8 @@ def friendly_errors(command: F) -> F:
             sys.exit(exc.exit_code)
         except KeyboardInterrupt:
             interrupted()
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise  # usage errors: main() prints them in one line
         except Exception as exc:  # a bug: one line; the traceback only with -vv
             context = click.get_current_context(silent=True)
             if context is not None and context.meta.get("verbose", 0) >= 2:
