@@ -1011,7 +1011,7 @@ def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
             m.MatchRow.article_id == alert.article_id, m.MatchRow.rule == alert.rule
         )
     )
-    outlets = _outlets(session, alert.story_id)
+    links = outlet_links(session, alert.story_id, besides=article.source)
     return AlertMessage(
         key=f"{alert.rule}/{alert.story_id}/{alert.channel}",
         rule=alert.rule,
@@ -1022,8 +1022,8 @@ def _message(session: Session, alert: m.AlertRow) -> AlertMessage:
         published=article.published_at or article.fetched_at,
         highlights=tuple(match.highlights or ()) if match else (),
         terms=tuple(match.terms or ()) if match else (),
-        outlets=tuple(o for o in outlets if o != article.source),
+        outlets=tuple(link.outlet for link in links),
         entities=tuple(article.entities or ()),
-        outlet_links=outlet_links(session, alert.story_id, besides=article.source),
+        outlet_links=links,
         story_id=alert.story_id,
     )
