@@ -58,14 +58,11 @@ def replay(
 ) -> Iterator[ReplayResult]:
     article_names: dict[int, Any] = {}
     story_names: dict[int, Any] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for number, line, parsed in read_items(lines):
+        if isinstance(parsed, ValueError):
+            yield ReplayResult(id=_best_effort_id(line), error=f"line {number}: {parsed}")
             continue
-        try:
-            item_id, article = parse_item(line)
-        except ValueError as exc:
-            yield ReplayResult(id=_best_effort_id(line), error=f"line {number}: {exc}")
-            continue
+        item_id, article = parsed
         analysis = matcher.analyse(article)
         matches = analysis.matches
         saved = store.save_article(article, matches, (), clock(), entities=analysis.entities)
@@ -79,6 +76,19 @@ def replay(
         )
         story = story_names.get(saved.story_id, f"story:{saved.story_id}")
         yield ReplayResult(item_id, duplicate_of, story, matches)
+
+
+def read_items(
+    lines: Iterable[str],
+) -> Iterator[tuple[int, str, tuple[Any, Article] | ValueError]]:
+    """(line number, line, (id, article) or the problem) for each non-blank line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, line, parse_item(line)
+        except ValueError as exc:
+            yield number, line, exc
 
 
 def parse_item(line: str) -> tuple[Any, Article]:
