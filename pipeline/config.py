@@ -107,6 +107,14 @@ class FetchSettings(_Strict):
         return [entry.lower() for entry in entries]
 
 
+def http_url(url: str) -> str:
+    """An absolute http(s) URL with a host, else ``ValueError`` naming it."""
+    url = url.strip()
+    if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
+        raise ValueError(f"{url!r} is not an http:// or https:// URL")
+    return url
+
+
 class FeedConfig(_Strict):
     url: str
     name: str | None = None
@@ -121,10 +129,7 @@ class FeedConfig(_Strict):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        url = url.strip()
-        if not re.match(r"^https?://[^/\s]+", url, re.IGNORECASE):
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
-        return url
+        return http_url(url)
 
     @field_validator("interval")
     @classmethod
@@ -205,6 +210,11 @@ class SlackChannel(_Strict):
     base_url: str = "https://slack.com/api/"
     timeout: float = Field(10.0, gt=0)
 
+    @field_validator("webhook_url", "base_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        return http_url(url) if url else url
+
     @model_validator(mode="after")
     def _one_way_in(self) -> SlackChannel:
         if bool(self.webhook_url) == bool(self.token):
@@ -241,6 +251,11 @@ class WebhookChannel(_Strict):
     secret: str | None = None
     timeout: float = Field(10.0, gt=0)
     headers: dict[str, str] = {}
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        return http_url(url)
 
 
 ChannelConfig = Annotated[
@@ -448,7 +463,8 @@ def _expand_env(path: Path, node: Any, where: str) -> Any:
 
 def _describe_validation_error(path: Path, exc: ValidationError, data: Any) -> str:
     """One line for the first error, e.g. ``feeds.yaml: feeds[2] (Reuters).interval: ...``."""
-    error = exc.errors()[0]
+    errors = exc.errors()
+    error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     location = _format_location(error["loc"], data)
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":

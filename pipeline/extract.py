@@ -11,6 +11,7 @@ import logging
 import multiprocessing
 import re
 import resource
+import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -206,7 +207,9 @@ class ExtractorPool:
 def _start_worker(memory_mb: int, function: ExtractFunction) -> None:
     """Cap a worker process's address space: a page that balloons kills one process.
     ``function`` is passed only so that unpickling it imports its module (trafilatura)
-    now, before the first page's time limit starts."""
+    now, before the first page's time limit starts. Ctrl-C is the parent's to handle
+    (it stops the pool), so a worker never prints a traceback for it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(ValueError, OSError):
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

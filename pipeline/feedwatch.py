@@ -3,7 +3,7 @@ metrics, and the ``ops:feed-disabled`` alert.
 
 ``feed_status`` adds to the store's figures the feeds that need attention (disabled,
 failing, stale: ``pipeline.health.feed_problem``); ``wirewatch status`` lists them and
-``status --check`` exits with ``CHECK_FAILED`` when one is failing or disabled.
+``status --check`` (``pipeline.attention``) exits 5 when one is failing or disabled.
 
 When a feed is disabled, one alert goes out under the built-in rule name
 ``ops:feed-disabled`` (tag ``ops``), through the routes that select it like any other
@@ -28,8 +28,6 @@ from .store import FeedState, Store
 from .types import Match
 
 OPS_TAG = "ops"
-CHECK_FAILED = 5
-"""Exit code of ``status --check`` when a feed is failing or disabled."""
 
 
 def feed_status(store: Store, now: datetime) -> dict[str, Any]:
@@ -39,10 +37,6 @@ def feed_status(store: Store, now: datetime) -> dict[str, Any]:
     figures["feeds_stale"] = sum(1 for problem in problems if problem.state == "stale")
     figures["feed_problems"] = [asdict(problem) for problem in problems]
     return figures
-
-
-def needs_attention(figures: dict[str, Any]) -> bool:
-    return any(p["state"] in ("failing", "disabled") for p in figures["feed_problems"])
 
 
 def feed_disabled_match(reason: str) -> Match:

@@ -67,14 +67,11 @@ def replay(
 ) -> Iterator[ReplayResult]:
     article_names: dict[int, Any] = {}
     story_names: dict[int, Any] = {}
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
+    for number, line, parsed in read_items(lines):
+        if isinstance(parsed, ValueError):
+            yield ReplayResult(id=_best_effort_id(line), error=f"line {number}: {parsed}")
             continue
-        try:
-            item_id, article = parse_item(line)
-        except ValueError as exc:
-            yield ReplayResult(id=_best_effort_id(line), error=f"line {number}: {exc}")
-            continue
+        item_id, article = parsed
         analysis = matcher.analyse(article)
         matches = analysis.matches
         saved = store.save_article(article, matches, (), clock(), entities=analysis.entities)
@@ -100,6 +97,19 @@ def would_alert(saved: Saved, matches: tuple[Match, ...], store: Store) -> bool:
         return True
     earlier = rules_matched_before(store, saved.story_id, saved.article_id)
     return any(match.rule not in earlier for match in matches)
+
+
+def read_items(
+    lines: Iterable[str],
+) -> Iterator[tuple[int, str, tuple[Any, Article] | ValueError]]:
+    """(line number, line, (id, article) or the problem) for each non-blank line."""
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, line, parse_item(line)
+        except ValueError as exc:
+            yield number, line, exc
 
 
 def parse_item(line: str) -> tuple[Any, Article]:

@@ -188,7 +188,7 @@ def run_cycle(
     if not pipeline.stop.is_set():
         summary.delivery = deliver(
             store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock,
-            stop=pipeline.stop,
+            stop=pipeline.stop, rules=pipeline.config.rules.rules,
         )  # fmt: skip
     return summary
 

@@ -96,6 +96,24 @@ class Match:
 
 
 @dataclass(frozen=True)
+class OutletLink:
+    """Another outlet that carried the story, and where."""
+
+    outlet: str
+    url: str
+
+
+@dataclass(frozen=True)
+class FiredRule:
+    """One of the rules an alert names: several that fire together share one message."""
+
+    rule: str
+    score: float
+    description: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class AlertMessage:
     """Everything a channel needs to render one alert; channels never touch the database."""
 
@@ -110,6 +128,16 @@ class AlertMessage:
     terms: tuple[str, ...] = ()
     outlets: tuple[str, ...] = field(default=())
     tags: tuple[str, ...] = ()
+    description: str = ""
+    """The rule's ``description`` from rules.yaml."""
+    entities: tuple[str, ...] = ()
+    """Entities of entities.yaml found in the article."""
+    outlet_links: tuple[OutletLink, ...] = ()
+    """The other outlets that carried the story, each with its link."""
+    story_id: int | None = None
+    fired: tuple[FiredRule, ...] = ()
+    """Every rule this message names (one message per story and channel); ``rule``,
+    ``score`` and ``description`` are those of the best-scoring one."""
 
 
 @dataclass(frozen=True)

@@ -266,7 +266,10 @@ def _deliver(pipeline: Pipeline, started: datetime) -> None:
     (its threads were busy, or the worker was down at the time)."""
     settings = pipeline.config.alerts.delivery
     try:
-        deliver(pipeline.store, pipeline.channels, settings, pipeline.clock, stop=pipeline.stop)
+        deliver(
+            pipeline.store, pipeline.channels, settings, pipeline.clock,
+            stop=pipeline.stop, rules=pipeline.config.rules.rules,
+        )  # fmt: skip
         if not pipeline.stop.is_set():
             send_missed_digests(
                 pipeline.store, pipeline.channels, pipeline.config.alerts.routes, settings,

@@ -71,7 +71,7 @@ def configure(
 
 
 def statuses(cli: Cli) -> list[str]:
-    return [line.split()[1] for line in cli("alerts").stdout.splitlines()]
+    return [json.loads(line)["status"] for line in cli("alerts", "--json").stdout.splitlines()]
 
 
 def test_outage_keeps_alerts_pending_then_delivers_each_once(
@@ -113,7 +113,9 @@ def test_permanent_failures_go_dead_without_retry_storms(
     cli("run-once")
     assert slack.attempts == attempts, "dead alerts are not retried"
     dead = cli("alerts", "--status", "dead").stdout
-    assert "invalid_payload" in dead and "550" in dead and dead.count("attempts 1") == 4
+    assert "invalid_payload" in dead and "550" in dead
+    dead_records = cli("alerts", "--status", "dead", "--json").stdout.splitlines()
+    assert [json.loads(line)["attempts"] for line in dead_records] == [1] * 4
 
     smtp.recorder.reply = None
     assert "4 dead alerts re-queued" in cli("alerts", "retry", "--dead").stdout
@@ -259,7 +261,7 @@ def test_digest_command_dry_run_then_send(cli: Cli, http_server: LocalServer) ->
     preview = cli("digest", "--dry-run")
     assert "digest morning" in preview.stdout and "Commerce adds 80 firms" in preview.stdout
     assert not (Path(cli.env["WIREWATCH_DATA_DIR"]) / "digests.jsonl").exists()
-    assert "morning: 1 digests sent" in cli("digest").stdout
+    assert "morning: 1 digest sent" in cli("digest").stdout
     assert "morning: 0 digests sent" in cli("digest").stdout
     [record] = [
         json.loads(line)

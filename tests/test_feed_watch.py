@@ -100,6 +100,7 @@ def test_a_disabled_feed_alerts_once_and_fails_status_check(
     http_server.add("/gone", "gone", status=410)
     config = Path(cli.env["WIREWATCH_CONFIG"])
     _alerts_config(config, http_server)
+    assert cli("migrate").returncode == 0  # status reads only: it never creates the database
     healthy = cli("status", "--check")
     assert healthy.returncode == 0, healthy.stderr
     assert cli("run-once").returncode == 0

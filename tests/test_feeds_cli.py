@@ -19,12 +19,15 @@ def test_add_discovers_the_feed_of_a_page_and_keeps_comments(
     feeds_yaml.write_text("# my feeds, keep this comment\n" + feeds_yaml.read_text())
     result = cli("feeds", "add", http_server.url("/"), "--interval", "30m")
     assert result.returncode == 0, result.stderr
-    assert f"added: Tariff Tracker <{http_server.url('/feed.xml')}> (1 entries)" in result.stdout
+    assert f"added: Tariff Tracker <{http_server.url('/feed.xml')}> (1 entry)" in result.stdout
     text = feeds_yaml.read_text()
     assert "# my feeds, keep this comment" in text and "interval: 30m" in text
     assert "already listed" in cli("feeds", "add", http_server.url("/feed.xml")).stdout
-    listed = cli("feeds").stdout
-    assert "Tariff Tracker" in listed
+    listed = cli("feeds")
+    assert "Tariff Tracker" in listed.stdout and "never fetched" in listed.stdout
+    assert not (Path(cli.env["WIREWATCH_DATA_DIR"]) / "wirewatch.db").exists(), (
+        "listing feeds creates no database"
+    )
 
 
 def test_add_refuses_a_page_without_a_feed(cli: Cli, http_server: LocalServer) -> None:
@@ -61,7 +64,7 @@ def test_gone_feed_is_disabled_then_enabled(cli: Cli, http_server: LocalServer) 
     assert "DISABLED: the feed is gone (HTTP 410)" in cli("feeds").stdout
     assert "0 feeds (0 ok, 0 failed)" in cli("run-once").stdout, "a disabled feed is not fetched"
     assert "enabled: Old wire" in cli("feeds", "enable", "Old wire").stdout
-    assert "1 feeds (0 ok, 1 failed)" in cli("run-once").stdout
+    assert "1 feed (0 ok, 1 failed)" in cli("run-once").stdout
 
 
 def test_frozen_feed_is_flagged_stale(cli: Cli, http_server: LocalServer) -> None:

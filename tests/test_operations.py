@@ -157,9 +157,9 @@ def test_status_prune_and_json_logs(cli: Cli, http_server: LocalServer) -> None:
     assert (
         status["articles_24h"] == 1 and status["matches_24h"] >= 1 and status["alerts"]["sent"] >= 1
     )
-    assert "last 24 h: 1 articles" in cli("status").stdout
+    assert "last 24 h: 1 article," in cli("status").stdout
     assert "pruned the text of 0 articles" in cli("prune", "--older-than", "1d").stdout
-    assert "pruned the text of 1 articles" in cli("prune", "--older-than", "0s").stdout
+    assert "pruned the text of 1 article " in cli("prune", "--older-than", "0s").stdout
     assert cli("matches", "--json").stdout.strip(), "matches stay after pruning"
 
 

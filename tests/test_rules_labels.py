@@ -98,10 +98,13 @@ def test_bad_labels_file_is_one_line_exit_2(cli: Cli, files: tuple[Path, Path, P
     assert "Traceback" not in missing.stderr
 
 
-def test_json_needs_labels(cli: Cli, files: tuple[Path, Path, Path]) -> None:
+def test_json_without_labels_is_the_hit_report(cli: Cli, files: tuple[Path, Path, Path]) -> None:
+    """``--json`` alone is issue 14's hit report (docs/cli.md), not the evaluation."""
     rules, articles, _ = files
     result = cli("rules", "test", str(rules), str(articles), "--json")
-    assert result.returncode == 2 and "--json needs --labels" in result.stderr
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"articles", "matched", "invalid", "rules"}
 
 
 def test_without_labels_the_report_is_unchanged(cli: Cli, files: tuple[Path, Path, Path]) -> None:

@@ -82,7 +82,7 @@ def test_story_alerts_once_per_rule_across_processes(
         fetch={"fetch_pages": False},
     )
     assert cli("migrate").returncode == 0
-    assert "1 new articles" in cli("run-once").stdout
+    assert "1 new article," in cli("run-once").stdout
 
     second = _feed(http_server, "/two.xml", "US blacklists 80 firms", COPY, "two")
     third = _feed(

@@ -5,18 +5,30 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from ..display import plain_highlight
 from ..types import AlertMessage, DigestMessage
-from .render import when
+from .render import rule_names, when
 
 
 def render_text(message: AlertMessage) -> str:
+    rules = ", ".join(rule_names(message))
     lines = [
-        f"● [{message.rule}] {message.title}",
+        f"● [{rules}] {message.title}",
         f"  {message.source} · {when(message.published)} · score {message.score:g}",
         f"  {message.url}",
     ]
-    lines += [f"  › {snippet}" for snippet in message.highlights]
-    if message.outlets:
+    for rule in message.fired:
+        if rule.description or rule.tags:
+            tags = f" (tags: {', '.join(rule.tags)})" if rule.tags else ""
+            lines.append(f"  {rule.rule}: {rule.description}{tags}")
+    if message.entities:
+        lines.append(f"  entities: {', '.join(message.entities)}")
+    lines += [f"  › {plain_highlight(snippet)}" for snippet in message.highlights]
+    if message.outlet_links:
+        lines.append(
+            "  also in: " + ", ".join(f"{o.outlet} <{o.url}>" for o in message.outlet_links)
+        )
+    elif message.outlets:
         lines.append(f"  also in: {', '.join(message.outlets)}")
     return "\n".join(lines)
 

@@ -11,12 +11,13 @@ import re
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..types import AlertMessage, DigestMessage, DigestStory
+from ..display import plural
+from ..display import when as display_when
+from ..types import AlertMessage, DigestMessage, DigestStory, FiredRule
 
 SLACK_TEXT_LIMIT = 3000
 SLACK_HEADER_LIMIT = 150
@@ -63,41 +64,68 @@ def slack_link(url: str, label: str) -> str:
 
 
 def when(moment: datetime | None, zone: str = "UTC") -> str:
-    if moment is None:
-        return "undated"
-    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M %Z")
+    return display_when(moment, zone, missing="undated")
+
+
+def clip(text: str, limit: int) -> str:
+    """At most ``limit`` characters with the line breaks kept (Slack mrkdwn needs them);
+    a cut text ends with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip() + "…"
+
+
+def rule_names(message: AlertMessage) -> tuple[str, ...]:
+    """Every rule the message names (one before rules were grouped per story)."""
+    return tuple(rule.rule for rule in message.fired) or (message.rule,)
 
 
 def slack_alert(message: AlertMessage) -> tuple[str, list[dict]]:
-    """(fallback text, blocks) for one alert."""
+    """(fallback text, blocks) for one alert: title link; outlet, time, rules and score;
+    each rule's description and tags; entities; evidence; the other outlets, linked."""
     title = truncate(message.title or message.url, TITLE_LIMIT)
+    rules = ", ".join(f"*{slack_escape(name)}*" for name in rule_names(message))
     lines = [
         f"*{slack_link(message.url, title)}*",
         f"{slack_escape(message.source)} · {when(message.published)} · "
-        f"rule *{slack_escape(message.rule)}* · score {message.score:g}",
+        f"{'rules' if len(rule_names(message)) > 1 else 'rule'} {rules} · score {message.score:g}",
     ]
+    lines += [_slack_rule_line(rule) for rule in message.fired if rule.description or rule.tags]
+    if message.entities:
+        lines.append("Entities: " + ", ".join(slack_escape(e) for e in message.entities))
     blocks: list[dict] = [_section("\n".join(lines))]
     for snippet in message.highlights[:3]:
         blocks.append(_section("> " + slack_highlight(truncate(snippet, 600))))
-    if message.outlets:
-        outlets = ", ".join(slack_escape(o) for o in message.outlets[:10])
-        blocks.append(_context(f"Also carried by: {outlets}"))
-    fallback = truncate(f"[{message.rule}] {message.title} {message.url}", SLACK_FALLBACK_LIMIT)
+    if message.outlet_links:
+        links = ", ".join(slack_link(o.url, o.outlet) for o in message.outlet_links[:10])
+        blocks.append(_context(f"Also carried by: {links}"))
+    elif message.outlets:
+        blocks.append(_context("Also carried by: " + ", ".join(map(slack_escape, message.outlets))))
+    names = "+".join(rule_names(message))
+    fallback = truncate(f"[{names}] {message.title} {message.url}", SLACK_FALLBACK_LIMIT)
     return slack_escape(fallback), blocks
+
+
+def _slack_rule_line(rule: FiredRule) -> str:
+    line = f"_{slack_escape(rule.rule)}_: {slack_escape(rule.description)}".rstrip(": ")
+    if rule.tags:
+        line += " · tags: " + ", ".join(f"`{slack_escape(tag)}`" for tag in rule.tags)
+    return line
 
 
 def slack_digest(digest: DigestMessage) -> tuple[str, list[dict]]:
     header = truncate(f"wirewatch digest: {digest.route}", SLACK_HEADER_LIMIT)
+    stories = plural(len(digest.stories), "story", "stories")
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": header}},
-        _context(f"{len(digest.stories)} stories · {when(digest.scheduled_for, digest.timezone)}"),
+        _context(f"{stories} · {when(digest.scheduled_for, digest.timezone)}"),
     ]
     room = SLACK_MAX_BLOCKS - len(blocks) - 1
     for story in digest.stories[:room]:
         blocks.append(_section(_slack_digest_story(story)))
     if len(digest.stories) > room:
         blocks.append(_context(f"…and {len(digest.stories) - room} more stories"))
-    fallback = f"wirewatch digest {digest.route}: {len(digest.stories)} stories"
+    fallback = f"wirewatch digest {digest.route}: {stories}"
     return slack_escape(fallback), blocks
 
 
@@ -111,22 +139,24 @@ def _slack_digest_story(story: DigestStory) -> str:
 
 
 def _section(text: str) -> dict:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, SLACK_TEXT_LIMIT)}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": clip(text, SLACK_TEXT_LIMIT)}}
 
 
 def _context(text: str) -> dict:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, 2000)}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": clip(text, 2000)}]}
 
 
 def email_alert(message: AlertMessage) -> tuple[str, str, str]:
     """(subject, text body, HTML body)."""
     context = {
         "m": message,
+        "rules": ", ".join(rule_names(message)),
+        "fired": [rule for rule in message.fired if rule.description or rule.tags],
         "title": truncate(message.title or message.url, TITLE_LIMIT),
         "when": when(message.published),
         "highlights": [truncate(snippet, 600) for snippet in message.highlights[:3]],
     }
-    subject = truncate(f"[{message.rule}] {message.title}", 200)
+    subject = truncate(f"[{'+'.join(rule_names(message))}] {message.title}", 200)
     return subject, _render("alert.txt", context), _render("alert.html", context)
 
 
@@ -136,7 +166,7 @@ def email_digest(digest: DigestMessage) -> tuple[str, str, str]:
         "when": when(digest.scheduled_for, digest.timezone),
         "stories": [(_short(s), truncate(s.title or s.url, TITLE_LIMIT)) for s in digest.stories],
     }
-    subject = f"wirewatch digest {digest.route}: {len(digest.stories)} stories"
+    subject = f"wirewatch digest {digest.route}: {plural(len(digest.stories), 'story', 'stories')}"
     return subject, _render("digest.txt", context), _render("digest.html", context)
 
 

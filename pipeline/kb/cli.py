@@ -8,16 +8,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..alert import build_channels, deliver
-from ..cli import Env, friendly_errors
-from ..database import data_dir
-from ..run import utcnow
+from ..cli.common import Env, friendly_errors, utcnow
 from .formats import short_list_name
-from .service import UpdateResult, download, load_list, read_list_file
+
+if TYPE_CHECKING:
+    from .service import UpdateResult
 
 FORCE_HELP = "Load even a file with under half the stored parties (the lists shrank)."
 
@@ -36,6 +35,8 @@ def kb() -> None:
 @friendly_errors
 def update(env: Env, url: str | None, force: bool, as_json: bool) -> None:
     """Download the list file and load it; changes become alerts (kb:<list>-added/-removed)."""
+    from .service import download
+
     config = env.config
     source = url or config.settings.kb.url
     body = download(source, config.settings.kb, config.feeds.fetch)
@@ -50,16 +51,24 @@ def update(env: Env, url: str | None, force: bool, as_json: bool) -> None:
 @friendly_errors
 def import_(env: Env, file: Path, force: bool, as_json: bool) -> None:
     """Load a list file given by hand (CSL JSON or CSV), for machines without internet."""
+    from .service import read_list_file
+
     _load_and_report(env, read_list_file(file), str(file), force, as_json)
 
 
 def _load_and_report(env: Env, body: bytes, origin: str, force: bool, as_json: bool) -> None:
+    from ..alert import build_channels, deliver
+    from ..database import data_dir, installation_id
+    from .service import load_list
+
     config, store = env.config, env.store()
     result = load_list(store, body, origin, config.alerts.routes, utcnow(), force=force)
     sent = 0
     if result.alerts:
-        channels = build_channels(config.alerts, data_dir())
-        sent = deliver(store, channels, config.alerts.delivery, utcnow).sent
+        channels = build_channels(config.alerts, data_dir(), installation_id(store.engine))
+        sent = deliver(
+            store, channels, config.alerts.delivery, utcnow, rules=config.rules.rules
+        ).sent
     if as_json:
         click.echo(json.dumps(_result_record(result, origin, sent)))
         return

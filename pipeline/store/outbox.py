@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import models as m
+from ..listing import outlet_links
 from ..types import AlertMessage
 from . import leases
 from .base import StoreBase, insert
-from .stories import outlets
 from .views import AlertView, PendingAlert, PlannedAlert
 
 
@@ -198,7 +198,7 @@ def alert_message(session: Session, alert: m.AlertRow) -> AlertMessage:
             m.MatchRow.article_id == alert.article_id, m.MatchRow.rule == alert.rule
         )
     )
-    carried = outlets(session, alert.story_id)
+    links = outlet_links(session, alert.story_id, besides=article.source)
     return AlertMessage(
         key=f"{alert.rule}/{alert.story_id}/{alert.channel}",
         rule=alert.rule,
@@ -209,5 +209,8 @@ def alert_message(session: Session, alert: m.AlertRow) -> AlertMessage:
         published=article.published_at or article.fetched_at,
         highlights=tuple(match.highlights or ()) if match else (),
         terms=tuple(match.terms or ()) if match else (),
-        outlets=tuple(o for o in carried if o != article.source),
+        outlets=tuple(link.outlet for link in links),
+        entities=tuple(article.entities or ()),
+        outlet_links=links,
+        story_id=alert.story_id,
     )

@@ -1,5 +1,5 @@
 """Commands of the web desk: ``web`` serves it, ``users add`` and ``tokens create`` say
-who may use it. Registered on the main group by ``pipeline.cli``."""
+who may use it. Registered on the main group in ``pipeline.cli``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ import sys
 
 import click
 
-from .cli import Env, cli, friendly_errors
-from .config import resolve_config_dir
-from .database import data_dir
-from .errors import ConfigError
-from .run import utcnow
+from ..errors import ConfigError
+from .common import Env, friendly_errors, utcnow
 
 ROLE_CHOICE = click.Choice(["admin", "analyst", "viewer"])
 
 
-@cli.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on.")
 @click.pass_obj
@@ -31,15 +28,17 @@ def web(env: Env, host: str, port: int) -> None:
     """
     import uvicorn
 
-    from .web.app import create_app
-    from .web.auth import session_secret
+    from ..config import resolve_config_dir
+    from ..database import data_dir
+    from ..web.app import create_app
+    from ..web.auth import session_secret
 
     app = create_app(env.store(), resolve_config_dir(env.config_dir), session_secret(data_dir()))
     click.echo(f"wirewatch desk on http://{host}:{port}/", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
 
 
-@cli.group()
+@click.group()
 def users() -> None:
     """Manage the people who may sign in to the web desk."""
 
@@ -53,7 +52,7 @@ def users() -> None:
 def users_add(env: Env, name: str, role: str) -> None:
     """Add user NAME (or reset their password and role); the password is read from
     standard input (first line), so it never appears in the shell history."""
-    from .web.accounts import add_user
+    from ..web.accounts import add_user
 
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
@@ -62,7 +61,7 @@ def users_add(env: Env, name: str, role: str) -> None:
     click.echo(f"user {name} ({role}) saved")
 
 
-@cli.group()
+@click.group()
 def tokens() -> None:
     """Manage API tokens for scripts (sent as `Authorization: Bearer TOKEN`)."""
 
@@ -75,6 +74,6 @@ def tokens() -> None:
 @friendly_errors
 def tokens_create(env: Env, name: str, role: str) -> None:
     """Create a token called NAME and print it once; only its hash is stored."""
-    from .web.accounts import create_token
+    from ..web.accounts import create_token
 
     click.echo(create_token(env.store(), name, role, utcnow()))
