@@ -47,7 +47,7 @@ NOT_NAMES = frozenset(
     monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
     mr mrs ms dr chief ceo cfo president minister secretary spokesperson spokesman
     spokeswoman officials official analysts analyst people sources source reuters
-    according update updated breaking exclusive new said says""".split()
+    according update updated breaking exclusive new said says""".split()  # noqa: SIM905
 )
 _DATELINE = re.compile(r"^[A-Z][A-Z .,'-]{1,40}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
                        r"(?:\([^)]{1,40}\))?\s*[-–—]+\s*")  # fmt: skip
