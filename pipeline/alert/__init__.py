@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .. import metrics
+from ..alert_times import record_alerted
 from ..config import (
     AlertsFile,
     ConsoleChannel,
@@ -38,10 +39,12 @@ from ..config import (
 from ..errors import ChannelError
 from ..store import PlannedAlert, Store
 from ..types import AlertMessage, DigestMessage, Match
+from ..updates_store import record_thread_ref
 from .console import ConsoleSink
 from .email import EmailSink
 from .file import JsonlSink
 from .slack import SlackSink
+from .updates import deliver_updates
 from .webhook import WebhookSink
 
 log = logging.getLogger(__name__)
@@ -50,8 +53,9 @@ log = logging.getLogger(__name__)
 class Channel(Protocol):
     name: str
 
-    def send(self, message: AlertMessage) -> None:
-        """Deliver one alert or raise ``ChannelError``."""
+    def send(self, message: AlertMessage) -> object:
+        """Deliver one alert or raise ``ChannelError``; may return the receiver's id of
+        the message (Slack ``ts``), kept so that updates can reply in its thread."""
 
     def send_digest(self, digest: DigestMessage) -> None:
         """Deliver one digest or raise ``ChannelError``."""
@@ -144,7 +148,7 @@ def deliver(
         try:
             if channel is None:
                 raise ChannelError(f"no channel named {pending.channel!r}", permanent=False)
-            channel.send(pending.message)
+            ref = channel.send(pending.message)
         except Exception as exc:
             error = _as_channel_error(exc)
             retry_at = next_attempt(error, pending.attempts + 1, settings, now())
@@ -152,10 +156,19 @@ def deliver(
             _count_failure(report, pending.message.key, pending.channel, error, retry_at)
             continue
         store.mark_sent(pending.id, now())
+        _after_sent(store, pending.id, ref, now())
         report.sent += 1
         metrics.DELIVERIES.labels("sent").inc()
+    deliver_updates(store, channels, settings, now, owner, report)
     retry_digests(store, channels, settings, now, report)
     return report
+
+
+def _after_sent(store: Store, alert_id: int, ref: object, now: datetime) -> None:
+    """Keep when the article alerted, and the receiver's message id for threading."""
+    record_alerted(store, alert_id, now)
+    if isinstance(ref, str):
+        record_thread_ref(store, alert_id, ref)
 
 
 def _as_channel_error(exc: Exception) -> ChannelError:

@@ -21,12 +21,18 @@ from .. import __version__
 from ..config import WebhookChannel
 from ..errors import ChannelError
 from ..fetch import parse_retry_after
-from ..types import AlertMessage, DigestMessage
+from ..types import AlertMessage, DigestMessage, UpdateMessage
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()
+
+
+def update_payload(update: UpdateMessage) -> dict[str, Any]:
+    """An update as JSON: ``kind`` and ``new_facts`` (the new sentences) at the top level."""
+    body = asdict(update)
+    return {"type": "alert", "kind": "update", "new_facts": list(body.pop("new_facts")), **body}
 
 
 def _jsonable(value: Any) -> Any:
@@ -42,7 +48,11 @@ class WebhookSink:
         self._client = client or httpx.Client(timeout=config.timeout)
 
     def send(self, message: AlertMessage) -> None:
-        self._post({"type": "alert", **asdict(message)}, message.key)
+        payload = {"type": "alert", "kind": "new", "new_facts": [], **asdict(message)}
+        self._post(payload, message.key)
+
+    def send_update(self, update: UpdateMessage) -> None:
+        self._post(update_payload(update), update.key)
 
     def send_digest(self, digest: DigestMessage) -> None:
         self._post({"type": "digest", **asdict(digest)}, digest.key)
