@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -102,3 +103,36 @@ def feed_delays(
         if lag >= 0:
             delays.setdefault(feed_id, []).append(lag)
     return {feed_id: percentile(values, 0.5) for feed_id, values in delays.items()}
+
+
+def with_time_to_alert(store: Store, now: datetime) -> dict[str, Any]:
+    """``Store.status`` with ``time_to_alert`` per source added (``status``, metrics)."""
+    return {**store.status(now), "time_to_alert": time_to_alert(store, now)}
+
+
+def describe_delay(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f}s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def describe_time_to_alert(per_source: dict[str, dict]) -> list[str]:
+    """Lines for ``wirewatch status``: per source, first seen → alerted and published →
+    alerted, p50/p95 over the last 24 h."""
+    if not per_source:
+        return ["time to alert (24 h): no alerts sent"]
+    lines = ["time to alert (24 h), first seen → sent | published → sent:"]
+    for source, figures in per_source.items():
+        seen, published = figures["seen"], figures["published"]
+        line = (
+            f"  {source}: p50 {describe_delay(seen['p50'])}, p95 {describe_delay(seen['p95'])}"
+            f" ({seen['n']} alerts)"
+        )
+        if published:
+            line += (
+                f" | p50 {describe_delay(published['p50'])}, p95 {describe_delay(published['p95'])}"
+            )
+        lines.append(line)
+    return lines

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .alert_times import describe_delay, describe_time_to_alert, feed_delays, with_time_to_alert
 from .config import (
     Config,
     FeedConfig,
@@ -241,7 +242,7 @@ def worker(ctx: click.Context, env: Env, metrics_port: int | None) -> None:
 def status(env: Env, as_json: bool) -> None:
     """Show what needs attention: feeds due, failing and disabled; articles and matches in
     the last 24 h; pending and dead alerts; worker heartbeats."""
-    figures = env.store().status(utcnow())
+    figures = with_time_to_alert(env.store(), utcnow())
     if as_json:
         click.echo(json.dumps(figures))
         return
@@ -261,6 +262,8 @@ def status(env: Env, as_json: bool) -> None:
         click.echo(f"worker {record['worker']}: started {record['started']}, {state} {since}")
     if not figures["workers"]:
         click.echo("no worker has run against this database")
+    for line in describe_time_to_alert(figures["time_to_alert"]):
+        click.echo(line)
 
 
 @cli.command()
@@ -347,6 +350,7 @@ def feeds(ctx: click.Context) -> None:
     store = env.store()
     states = store.sync_feeds(env.config.feeds.feeds, now)
     newest = store.newest_items()
+    delays = feed_delays(store, now)
     if not states:
         click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
     for state in states:
@@ -363,6 +367,8 @@ def feeds(ctx: click.Context) -> None:
         click.echo(line)
         if state.last_error:
             click.echo(f"    error: {state.last_error}")
+        if state.id in delays:
+            click.echo(f"    typical delay: {describe_delay(delays[state.id])} from publication")
         if state.fetch_url:
             click.echo(f"    moved permanently to {state.fetch_url} (update feeds.yaml)")
         latest = newest.get(state.id)

@@ -33,6 +33,12 @@ DELIVERIES = Counter(
 ALERTS = Gauge("wirewatch_alerts", "Alerts in the outbox by status", ["status"], registry=REGISTRY)
 QUEUE = Gauge("wirewatch_queue_depth", "Pending alerts waiting to be sent", registry=REGISTRY)
 FEEDS = Gauge("wirewatch_feeds", "Feeds by state", ["state"], registry=REGISTRY)
+TIME_TO_ALERT = Gauge(
+    "wirewatch_time_to_alert_seconds",
+    "First seen to alert sent, per source, over the last 24 h",
+    ["source", "quantile"],
+    registry=REGISTRY,
+)
 LAST_POLL = Gauge("wirewatch_last_poll_timestamp", "When the worker last polled", registry=REGISTRY)
 
 
@@ -50,6 +56,9 @@ def refresh_from_status(status: dict[str, Any]) -> None:
     QUEUE.set(status["alerts"]["pending"])
     for state in ("due", "failing", "disabled"):
         FEEDS.labels(state).set(status[f"feeds_{state}"])
+    for source, figures in status.get("time_to_alert", {}).items():
+        for quantile in ("p50", "p95"):
+            TIME_TO_ALERT.labels(source, quantile.replace("p", "0.")).set(figures["seen"][quantile])
 
 
 def serve(

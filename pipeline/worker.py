@@ -27,6 +27,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from . import metrics
 from .alert import deliver, last_fire_time, send_digest, worker_id
+from .alert_times import with_time_to_alert
 from .config import Config
 from .errors import WirewatchError
 from .run import Pipeline, run_cycle
@@ -78,7 +79,9 @@ def run_worker(
     metrics.record_poll()
     server = None
     if metrics_port is not None:
-        server = metrics.serve(metrics_port, lambda: pipeline.store.status(pipeline.clock()))
+        server = metrics.serve(
+            metrics_port, lambda: with_time_to_alert(pipeline.store, pipeline.clock())
+        )
         log.info("metrics on http://127.0.0.1:%d/metrics and /healthz", metrics_port)
     try:
         while not stop.wait(0.5):
