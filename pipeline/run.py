@@ -163,8 +163,8 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
         run_all(lambda state: process_feed(cycle, state), enabled, concurrency, pipeline.stop)
     finally:
         store.release_feeds([feed.id for feed in feeds])
-    if not pipeline.stop.is_set():
-        cycle.deliver()
+    if not pipeline.stop.is_set() and not cycle.delivered:
+        cycle.deliver()  # what is due from earlier runs (retries), when no feed delivered
     return cycle.summary
 
 
@@ -179,10 +179,12 @@ class Cycle:
     summary: CycleSummary
     pages: threading.BoundedSemaphore
     storing: threading.Lock = field(default_factory=threading.Lock)
+    delivered: bool = False
 
     def deliver(self) -> None:
         """Send the due alerts now (instant alerts as soon as they are stored)."""
         pipeline = self.pipeline
+        self.delivered = True
         report = deliver(pipeline.store, pipeline.channels, pipeline.config.alerts.delivery,
                          pipeline.clock)  # fmt: skip
         with self.storing:

@@ -49,8 +49,8 @@ def _sentences(update: UpdateMessage) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def slack_update(update: UpdateMessage, *, in_thread: bool) -> tuple[str, list[dict]]:
-    """(fallback text, blocks). In the original's thread the story is known already;
-    elsewhere the message names it and links the original article."""
+    """(fallback text, blocks): a section per new sentence. In the original's thread the
+    story is known already; elsewhere the message names it and links the original."""
     story = truncate(update.story_title or update.original_url, TITLE_LIMIT)
     if in_thread:
         head = f"*Update* · rule *{slack_escape(update.rule)}*"
@@ -66,7 +66,7 @@ def slack_update(update: UpdateMessage, *, in_thread: bool) -> tuple[str, list[d
     source = ", ".join(update.sources or (update.source,))
     blocks: list[dict] = [
         _section(head),
-        _section("\n".join(lines) or "_(no sentences)_"),
+        *(_section(line) for line in lines),
         _context(
             f"New in {slack_link(update.url, truncate(update.title or update.url, 200))} · "
             f"{slack_escape(source)} · {when(update.published)}"
