@@ -55,6 +55,11 @@ class Pipeline:
     clock: Callable[[], datetime] = utcnow
     stop: threading.Event = field(default_factory=threading.Event)
     """Set to end the current cycle early: what was not finished is left for the next."""
+    fetch_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(8)
+    )
+    """Feed and page requests in flight across every cycle running on this pipeline
+    (``fetch.concurrency``): the global limit, however many polls run at once."""
 
     @classmethod
     def build(
@@ -74,6 +79,7 @@ class Pipeline:
             channels=build_channels(config.alerts, base_dir or data_dir()),
             clock=clock,
             extractor=_extractor(config),
+            fetch_slots=threading.BoundedSemaphore(config.feeds.fetch.concurrency),
         )
 
     def close(self) -> None:
@@ -87,6 +93,7 @@ class Pipeline:
         channels = build_channels(config.alerts, base_dir or data_dir())
         if config.feeds.fetch != self.config.feeds.fetch:
             self.fetcher = Fetcher(config.feeds.fetch)
+            self.fetch_slots = threading.BoundedSemaphore(config.feeds.fetch.concurrency)
         self.config, self.matcher, self.channels = config, matcher, channels
 
 
@@ -157,7 +164,7 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
             worker_id(), now, CRON_LEASE, len(configured) or 1, urls=configured, due_only=False
         )
     concurrency = pipeline.config.feeds.fetch.concurrency
-    cycle = Cycle(pipeline, CycleSummary(), threading.BoundedSemaphore(concurrency))
+    cycle = Cycle(pipeline, CycleSummary())
     try:
         enabled = [feed for feed in feeds if feed.enabled]
         run_all(lambda state: process_feed(cycle, state), enabled, concurrency, pipeline.stop)
@@ -171,13 +178,11 @@ def run_cycle(pipeline: Pipeline, feeds: Sequence[FeedState] | None = None) -> C
 @dataclass
 class Cycle:
     """What the feeds of one cycle share while each goes through the stages on a thread of
-    its own: the summary, a cap on page fetches in flight (the global limit), and a lock
-    that keeps writes to one at a time (SQLite has one writer; it costs PostgreSQL little,
-    as fetching and extraction happen outside it)."""
+    its own: the summary, and a lock that keeps writes to one at a time (SQLite has one
+    writer; it costs PostgreSQL little, as fetching and extraction happen outside it)."""
 
     pipeline: Pipeline
     summary: CycleSummary
-    pages: threading.BoundedSemaphore
     storing: threading.Lock = field(default_factory=threading.Lock)
     delivered: bool = False
 
@@ -220,12 +225,13 @@ def _fetch_feed(
     if pipeline.stop.is_set():
         return state, FetchResult(url=state.url, outcome="stopped"), None
     agents = {feed.url: feed.user_agent for feed in pipeline.config.feeds.feeds}
-    result = pipeline.fetcher.get(
-        state.fetch_url or state.url,
-        etag=state.etag,
-        last_modified=state.last_modified,
-        user_agent=agents.get(state.url),
-    )
+    with pipeline.fetch_slots:
+        result = pipeline.fetcher.get(
+            state.fetch_url or state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            user_agent=agents.get(state.url),
+        )
     if not result.ok:
         return state, result, None
     try:
@@ -366,7 +372,7 @@ def _fetch_pages(
     cycle: Cycle, candidates: Sequence[Candidate]
 ) -> dict[str | None, tuple[Extracted | None, str | None]]:
     """Fetch and extract each distinct article URL once, concurrently: hosts take turns,
-    and pages in flight across the whole cycle stay within ``fetch.concurrency``."""
+    and requests in flight on the whole pipeline stay within ``fetch.concurrency``."""
     pipeline = cycle.pipeline
     settings = pipeline.config.feeds.fetch
     links = {_page_key(c): c.entry.link for c in candidates if c.entry.link}
@@ -378,14 +384,14 @@ def _fetch_pages(
     ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
         if pipeline.stop.is_set():
             return item[0], (None, "stopped")
-        with cycle.pages:
-            return fetch_and_extract(item)
+        return fetch_and_extract(item)
 
     def fetch_and_extract(
         item: tuple[str | None, str],
     ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
         key, url = item
-        result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
+        with pipeline.fetch_slots:
+            result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
         if not result.ok:
             return key, (None, f"page {result.outcome}: {result.error}")
         kind = (result.content_type or "text/html").split(";")[0].strip().lower()

@@ -35,8 +35,10 @@ from .run import Pipeline, run_cycle
 log = logging.getLogger(__name__)
 
 DELIVERY_INTERVAL = timedelta(seconds=30)
-POLL_JOBS = 2
-"""Polls that may run at once: a slow feed does not hold up feeds that come due later."""
+POLL_JOBS = 4
+"""Polls that may run at once: slow feeds (a feed may trickle for the whole fetch timeout)
+do not hold up feeds that come due later. Requests stay within ``fetch.concurrency``
+across all of them (``Pipeline.fetch_slots``)."""
 HEARTBEAT = timedelta(seconds=15)
 WORKER = worker_id()
 MISFIRE_GRACE = 60
@@ -52,7 +54,7 @@ def run_worker(
     stop = stop or threading.Event()
     reload_requested = threading.Event()
     scheduler = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=4)},
+        executors={"default": ThreadPoolExecutor(max_workers=POLL_JOBS + 3)},
         job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": MISFIRE_GRACE},
         timezone="UTC",
     )
@@ -174,7 +176,7 @@ def _poll_due_feeds(pipeline: Pipeline) -> None:
     metrics.record_poll()
     try:
         feeds = pipeline.store.claim_feeds(
-            WORKER, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency * 4,
+            WORKER, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency,
             urls=configured,
         )  # fmt: skip
         if not feeds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,12 @@ from sqlalchemy import select
 
 from pipeline import models as m
 from pipeline.alert.email import message_id
-from pipeline.config import load_config
+from pipeline.alert.render_update import slack_update
+from pipeline.alert.webhook import WebhookSink
+from pipeline.config import WebhookChannel, load_config
 from pipeline.run import Pipeline, run_cycle
 from pipeline.store import Store, make_engine, migrate
+from pipeline.types import AlertMessage, UpdateMessage
 from tests.conftest import LocalServer, SlackServer, SmtpServer, rss, write_config
 
 BODY = (
@@ -155,3 +159,50 @@ def test_routes_can_opt_out_of_updates(
     assert [r["kind"] for r in _jsonl(jsonl)] == ["new"]
     assert len(slack.delivered) == 1
     pipeline.close()
+
+
+UPDATE = UpdateMessage(
+    key="update/chips/7/hook/3",
+    original_key="chips/7/hook",
+    rule="chips",
+    story_title="Nvidia to resume H20 sales <!channel>",
+    original_url="https://wire.example/h20",
+    title="MI308 included",
+    url="https://wire.example/mi308",
+    source="Harbour Wire",
+    published=datetime(2026, 11, 28, 9, 5, tzinfo=UTC),
+    new_facts=("AMD's MI308 is covered <!here> & more.",),
+    marked=(("MI308",),),
+)
+
+
+def test_webhook_json_says_new_or_update_with_new_facts(http_server: LocalServer) -> None:
+    received: list[dict] = []
+
+    def record(handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        received.append(json.loads(handler.rfile.read(length)))
+        handler.send_response(204)
+        handler.end_headers()
+
+    sink = WebhookSink(
+        "hook", WebhookChannel(type="webhook", url=http_server.add_handler("/h", record))
+    )
+    sink.send(
+        AlertMessage("chips/7/hook", "chips", "t", "https://wire.example/h20", "s", 1.0, None)
+    )
+    sink.send_update(UPDATE)
+    assert [(r["kind"], r["new_facts"]) for r in received] == [
+        ("new", []),
+        ("update", ["AMD's MI308 is covered <!here> & more."]),
+    ]
+
+
+def test_update_text_is_escaped_for_slack_and_names_the_story_without_a_thread() -> None:
+    _, blocks = slack_update(UPDATE, in_thread=False)
+    text = json.dumps(blocks)
+    assert "<!here>" not in text and "<!channel>" not in text
+    assert "&lt;!here&gt; &amp; more" in text and "*MI308*" in text
+    assert (
+        "Update* to <https://wire.example/h20|Nvidia to resume H20 sales &lt;!channel&gt;>" in text
+    )
