@@ -51,6 +51,10 @@ NOT_NAMES = frozenset(
 )
 _DATELINE = re.compile(r"^[A-Z][A-Z .,'-]{1,40}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?\s*"
                        r"(?:\([^)]{1,40}\))?\s*[-–—]+\s*")  # fmt: skip
+_WIRE_PREFIX = re.compile(
+    r"^(?:UPDATE|REFILE|CORRECTED|EXCLUSIVE|BREAKING|WRAPUP|RPT)(?:\s*\d+)?\s*[-:–—]\s*"
+)
+"""Agency headline tags (``UPDATE 1-``): a new version number is not a new fact."""
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]*[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b(?:U\.S|U\.K|E\.U|Mr|Mrs|Ms|Dr|Inc|Corp|Co|Ltd|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|"
@@ -117,6 +121,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     for paragraph in re.split(r"\n\s*\n|\n", text or ""):
         paragraph = _DATELINE.sub("", " ".join(paragraph.split()), count=1)
+        paragraph = _WIRE_PREFIX.sub("", paragraph, count=1)
         pieces = _SENTENCE_END.split(paragraph) if paragraph else []
         for piece in pieces:
             if sentences and _ABBREVIATION.search(sentences[-1]) and _continues(sentences[-1]):

@@ -35,6 +35,13 @@ def test_a_rewrite_in_other_words_adds_nothing() -> None:
     assert found.sentences == ()
 
 
+def test_agency_headline_tags_and_datelines_are_not_facts() -> None:
+    """``UPDATE 1-`` once read as the product "1" and sent an update for a plain copy."""
+    copy = "UPDATE 1-Nvidia to resume H20 sales to China\nNvidia will resume H20 sales to China."
+    assert novelty([ORIGINAL], copy).sentences == ()
+    assert split_sentences("REFILE-Commerce adds firms") == ["Commerce adds firms"]
+
+
 def test_eccns_dates_and_years_are_facts() -> None:
     facts = facts_of("Items under ECCN 3A090.c are controlled from Dec. 31, 2025 for 120 days.")
     assert set(facts) >= {"eccn:3A090.C", "date:12-31", "year:2025", "num:120"}
