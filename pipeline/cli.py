@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from . import __version__
+from .alert_times import describe_delay, describe_time_to_alert, feed_delays, with_time_to_alert
 from .config import (
     Config,
     FeedConfig,
@@ -251,9 +252,9 @@ def worker(ctx: click.Context, env: Env, metrics_port: int | None) -> None:
 def status(env: Env, as_json: bool, check: bool) -> None:
     """Show what needs attention: feeds due, failing and disabled; articles and matches in
     the last 24 h; pending and dead alerts; worker heartbeats."""
-    from .feedwatch import CHECK_FAILED, feed_status, needs_attention
+    from .feedwatch import CHECK_FAILED, needs_attention
 
-    figures = feed_status(env.store(), utcnow())
+    figures = with_time_to_alert(env.store(), utcnow())
     _print_status(figures, as_json)
     if check and needs_attention(figures):
         sys.exit(CHECK_FAILED)
@@ -279,6 +280,8 @@ def _print_status(figures: dict, as_json: bool) -> None:
         click.echo("no worker has run against this database")
     for problem in figures["feed_problems"]:
         click.echo(f"feed {problem['feed']}: {problem['state']}: {problem['detail']}")
+    for line in describe_time_to_alert(figures["time_to_alert"]):
+        click.echo(line)
 
 
 def _worker_line(record: dict[str, Any]) -> str:
@@ -373,6 +376,7 @@ def feeds(ctx: click.Context) -> None:
     store = env.store()
     states = store.sync_feeds(env.config.feeds.feeds, now)
     newest = store.newest_items()
+    delays = feed_delays(store, now)
     if not states:
         click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
     for state in states:
@@ -389,6 +393,8 @@ def feeds(ctx: click.Context) -> None:
         click.echo(line)
         if state.last_error:
             click.echo(f"    error: {state.last_error}")
+        if state.id in delays:
+            click.echo(f"    typical delay: {describe_delay(delays[state.id])} from publication")
         if state.fetch_url:
             click.echo(f"    moved permanently to {state.fetch_url} (update feeds.yaml)")
         if state.leased(now):

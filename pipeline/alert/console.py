@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from ..types import AlertMessage, DigestMessage
+from ..types import AlertMessage, DigestMessage, UpdateMessage
 from .render import when
+from .render_update import console_update
 
 
 def render_text(message: AlertMessage) -> str:
@@ -40,6 +41,9 @@ class ConsoleSink:
 
     def send_digest(self, digest: DigestMessage) -> None:
         self._write(render_digest(digest))
+
+    def send_update(self, update: UpdateMessage) -> None:
+        self._write(console_update(update))
 
     def _write(self, text: str) -> None:
         stream = self._stream or sys.stdout

@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .. import metrics, secrets
+from ..alert_times import record_alerted
 from ..concurrency import renewing
 from ..config import DeliverySettings
 from ..errors import ChannelError
 from ..store import PendingAlert, Store
+from ..updates_store import record_thread_ref
 from .digests import retry_digests
 from .outcomes import (
     Channel,
@@ -34,6 +36,7 @@ from .outcomes import (
     count_failure,
     next_attempt,
 )
+from .updates import deliver_updates
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,8 @@ def deliver(
     stop: threading.Event | None = None,
 ) -> DeliveryReport:
     """Send up to ``limit`` due instant alerts, each once, ``BATCH`` claimed at a time;
-    one failing channel never stops the others. Due digest retries go out too."""
+    one failing channel never stops the others. Due story updates (``updates.py``) and
+    digest retries go out too."""
     run = _Run(store, channels, settings, now, owner or claim_owner("deliver"),
                stop or threading.Event())  # fmt: skip
     started = now()  # an alert that fails in this run is retried in a later one
@@ -66,6 +70,8 @@ def deliver(
             break
         handled += len(batch)
         run.send_batch(batch)
+    if not run.stop.is_set():
+        deliver_updates(store, channels, settings, now, run.owner, run.report, stop=run.stop)
     if not run.stop.is_set():
         retry_digests(store, channels, settings, now, run.report, owner=run.owner, stop=run.stop)
     return run.report
@@ -117,11 +123,18 @@ class _Run:
         try:
             if channel is None:
                 raise ChannelError(f"no channel named {pending.channel!r}", permanent=False)
-            channel.send(pending.message)
+            ref = channel.send(pending.message)
         except Exception as exc:
             self.failed(pending, as_channel_error(exc))
             return
-        if not self.store.mark_sent(pending.id, self.now(), owner=self.owner):
+        sent_at = self.now()
+        if self.store.mark_sent(pending.id, sent_at, owner=self.owner):
+            # When the article alerted (time-to-alert), and the receiver's id of the
+            # message (Slack ``ts``) so that updates can reply in its thread.
+            record_alerted(self.store, pending.id, sent_at)
+            if isinstance(ref, str):
+                record_thread_ref(self.store, pending.id, ref)
+        else:
             self.lost(pending.message.key)
         self.report.sent += 1
         metrics.DELIVERIES.labels("sent").inc()
