@@ -179,7 +179,12 @@ def run_cycle(
     cycle = Cycle(pipeline, CycleSummary())
     try:
         enabled = [feed for feed in feeds if feed.enabled]
-        run_all(lambda state: process_feed(cycle, state), enabled, concurrency, pipeline.stop)
+        # On a stop, a feed already under way finishes what it is doing (a send in
+        # progress, an article being stored) before its lease is released below.
+        run_all(
+            lambda state: process_feed(cycle, state), enabled, concurrency, pipeline.stop,
+            finish_started=True,
+        )  # fmt: skip
     finally:
         # The leases end only now that the entries are stored; a feed left unfinished
         # by a stop becomes due at once, for whoever polls next.

@@ -62,7 +62,7 @@ def configure(cli: Cli, server: LocalServer, slack: SlackServer, db_url: str, ro
             {
                 "channels": {"slack": {"type": "slack", "webhook_url": slack.webhook_url,
                                        "timeout": 30}},
-                "routes": [{"name": "all", "channels": ["slack"], **route}],
+                "routes": [{"name": "all", "rules": ["*"], "channels": ["slack"], **route}],
                 "delivery": {"lease": "1s", "retry_base": "1s"},
             }
         )
