@@ -37,7 +37,7 @@ def _render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
 def _include_object(
     item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Leave out the full-text search objects that migration 0009 makes by hand."""
+    """Leave out the full-text search objects that migration 0011 makes by hand."""
     return not (name and name.startswith(FULLTEXT_OBJECTS))
 
 

@@ -23,10 +23,17 @@ R = TypeVar("R")
 
 
 def run_all(
-    function: Callable[[T], R], items: Sequence[T], workers: int, stop: threading.Event
+    function: Callable[[T], R],
+    items: Sequence[T],
+    workers: int,
+    stop: threading.Event,
+    *,
+    finish_started: bool = False,
 ) -> list[R | None]:
     """``function`` over ``items`` on up to ``workers`` threads; results in input order,
-    ``None`` for the items not finished when ``stop`` was set."""
+    ``None`` for the items not finished when ``stop`` was set. With ``finish_started``,
+    a stop waits for the items already started to end (they see ``stop`` themselves)
+    instead of leaving them running."""
     results: list[R | None] = [None] * len(items)
     if not items:
         return results
@@ -49,11 +56,20 @@ def run_all(
             finally:
                 remaining.release()
 
-    for _ in range(min(workers, len(items))):
-        threading.Thread(target=work, daemon=True, name="wirewatch-io").start()
+    threads = [
+        threading.Thread(target=work, daemon=True, name="wirewatch-io")
+        for _ in range(min(workers, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
     for _ in items:
         while not remaining.acquire(timeout=0.2):
             if stop.is_set():
+                if finish_started:
+                    for thread in threads:
+                        thread.join()
+                    if failure:
+                        raise failure[0]
                 return results
         if failure:
             raise failure[0]

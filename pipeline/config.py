@@ -278,6 +278,8 @@ class RouteConfig(_Strict):
     """Digest schedule, crontab syntax: ``0 8 * * 1-5`` is 08:00 on weekdays."""
     timezone: str = "UTC"
     min_score: float = 0.0
+    updates: bool = True
+    """Send ``update`` alerts when a story that alerted brings new facts (instant routes)."""
 
     @model_validator(mode="after")
     def _digest_schedule(self) -> RouteConfig:
@@ -349,12 +351,18 @@ class KbSettings(_Strict):
         return FeedConfig._http_url(url)
 
 
+class UpdateSettings(_Strict):
+    window: Duration = timedelta(minutes=30)
+    """After an update, later new facts of the story wait this long and go out as one."""
+
+
 class SettingsFile(_Strict):
     """``settings.yaml`` (optional): behaviour that is not about feeds, rules or alerts."""
 
     dedupe: DedupeSettings = DedupeSettings()
     worker: WorkerSettings = WorkerSettings()
     kb: KbSettings = KbSettings()
+    updates: UpdateSettings = UpdateSettings()
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,12 @@ FEED_PROBLEMS = Gauge(
     ["feed", "state"],
     registry=REGISTRY,
 )
+TIME_TO_ALERT = Gauge(
+    "wirewatch_time_to_alert_seconds",
+    "First seen to alert sent, per source, over the last 24 h",
+    ["source", "quantile"],
+    registry=REGISTRY,
+)
 LAST_POLL = Gauge("wirewatch_last_poll_timestamp", "When the worker last polled", registry=REGISTRY)
 
 
@@ -59,6 +65,9 @@ def refresh_from_status(status: dict[str, Any]) -> None:
     FEED_PROBLEMS.clear()
     for problem in status.get("feed_problems", []):
         FEED_PROBLEMS.labels(problem["feed"], problem["state"]).set(1)
+    for source, figures in status.get("time_to_alert", {}).items():
+        for quantile in ("p50", "p95"):
+            TIME_TO_ALERT.labels(source, quantile.replace("p", "0.")).set(figures["seen"][quantile])
 
 
 def serve(

@@ -121,6 +121,10 @@ class Article(Base):
     entities: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=sql_text("'[]'"))
     doctype: Mapped[str | None] = mapped_column(String(40))
     """A primary source's document type (Federal Register: rule, notice…)."""
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    """When a feed fetch first listed it (``fetched_at`` is when it was stored)."""
+    alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    """When its first instant alert was sent: time-to-alert per source."""
 
 
 class ArticleBand(Base):
@@ -189,6 +193,45 @@ class AlertRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     digest_id: Mapped[int | None] = mapped_column(ForeignKey("digests.id"), index=True)
+    thread_ref: Mapped[str | None] = mapped_column(String(300))
+    """The receiver's id of the sent message (Slack ``ts``): updates reply in its thread."""
+
+
+class StoryUpdate(Base):
+    """An ``update`` alert: new facts of a story that already alerted for (rule, channel).
+    Articles that arrive while it waits for its window are folded into it."""
+
+    __tablename__ = "story_updates"
+    __table_args__ = (
+        Index("ix_story_updates_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    """The original alert of (rule, story, channel) that this update follows."""
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class UpdateArticle(Base):
+    """Which article's facts went into which update: at most one update per article and
+    original alert (the unique key)."""
+
+    __tablename__ = "update_articles"
+    __table_args__ = (UniqueConstraint("alert_id", "article_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    update_id: Mapped[int] = mapped_column(ForeignKey("story_updates.id"), index=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    new_facts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    """``[{"text": sentence, "facts": [fact, …]}, …]``"""
 
 
 class Worker(Base):
@@ -316,6 +359,6 @@ class Label(Base):
 
 
 FULLTEXT_OBJECTS = ("articles_fts", "ix_articles_fulltext")
-"""Full-text search objects made by migration 0009 outside these models (an FTS5 table
+"""Full-text search objects made by migration 0011 outside these models (an FTS5 table
 and its triggers on SQLite, an expression GIN index on PostgreSQL); ``alembic/env.py``
 leaves them out of the comparison."""

@@ -1,4 +1,5 @@
-"""One cycle through every stage: fetch -> parse -> extract -> dedupe/match -> store -> alert.
+"""One cycle: each feed through every stage (fetch -> parse -> extract -> dedupe/match ->
+store -> alert) as soon as that feed has answered.
 
 Everything a cycle needs is passed in as a ``Pipeline`` (config, store, fetcher, matcher,
 channels, clock), so tests hand in local servers, a temporary database and a fixed clock.
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from . import metrics
 from .alert import Channel, DeliveryReport, build_channels, claim_owner, deliver, plan_alerts
+from .alert_times import record_first_seen
 from .concurrency import run_all
 from .config import Config
 from .database import data_dir, installation_id
@@ -31,6 +34,7 @@ from .match import Annotator, Matcher, RuleSet
 from .parse import parse_feed
 from .store import FeedState, Store
 from .types import Article, Extracted, FeedEntry, FetchResult, Match, ParsedFeed
+from .updates import plan_updates
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,11 @@ class Pipeline:
     clock: Callable[[], datetime] = utcnow
     stop: threading.Event = field(default_factory=threading.Event)
     """Set to end the current cycle early: what was not finished is left for the next."""
+    fetch_slots: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(8)
+    )
+    """Feed and page requests in flight across every cycle running on this pipeline
+    (``fetch.concurrency``): the global limit, however many polls run at once."""
 
     @classmethod
     def build(
@@ -75,6 +84,7 @@ class Pipeline:
             ),
             clock=clock,
             extractor=_extractor(config),
+            fetch_slots=threading.BoundedSemaphore(config.feeds.fetch.concurrency),
         )
 
     def close(self) -> None:
@@ -89,6 +99,7 @@ class Pipeline:
         channels = build_channels(config.alerts, base_dir or data_dir(), installation)
         if config.feeds.fetch != self.config.feeds.fetch:
             self.fetcher = Fetcher(config.feeds.fetch)
+            self.fetch_slots = threading.BoundedSemaphore(config.feeds.fetch.concurrency)
         self.config, self.matcher, self.channels = config, matcher, channels
 
 
@@ -120,6 +131,7 @@ class CycleSummary:
     duplicates: int = 0
     matches: int = 0
     alerts: int = 0
+    updates: int = 0
     entry_errors: int = 0
     delivery: DeliveryReport = field(default_factory=DeliveryReport)
 
@@ -136,6 +148,8 @@ class CycleSummary:
 class Candidate:
     feed: FeedState
     entry: FeedEntry
+    seen_at: datetime
+    """When the feed answered with this entry."""
     update_of: int | None = None
     """The stored article of an entry updated in place (same GUID, new title or summary)."""
 
@@ -145,6 +159,9 @@ def run_cycle(
 ) -> CycleSummary:
     """Fetch the given feeds (leased to ``owner``), store what is new, release the
     leases, deliver alerts.
+
+    Each feed goes through every stage on its own as soon as it has answered
+    (``process_feed``): a slow feed delays nobody else's alerts.
 
     Without ``feeds``: every enabled configured feed, except those backing off after
     failures (cron decides the cadence; a failing feed is not hammered on every run).
@@ -160,66 +177,102 @@ def run_cycle(
         )
     elif owner is None:
         raise ValueError("run_cycle: feeds given without the owner of their leases")
-    summary = CycleSummary()
-    candidates: list[Candidate] = []
-    validators: dict[int, FetchResult] = {}
-    unfinished: set[int] = set()
+    concurrency = pipeline.config.feeds.fetch.concurrency
+    cycle = Cycle(pipeline, CycleSummary())
     try:
-        for state, result, parsed in _fetch_feeds(pipeline, [f for f in feeds if f.enabled]):
-            if result.outcome == "stopped" or pipeline.stop.is_set():
-                continue  # not recorded: the feed is fetched again next time
-            report, fresh = _record_feed(pipeline, state, result, parsed, pipeline.clock())
-            metrics.FETCHES.labels(report.outcome).inc()
-            summary.feeds.append(report)
-            candidates.extend(Candidate(state, entry) for entry in fresh)
-            if parsed is not None:
-                changed = store.changed_entries(state.id, parsed.entries)
-                candidates.extend(Candidate(state, entry, known) for entry, known in changed)
-            if result.ok:
-                validators[state.id] = result
-        unfinished = _process(pipeline, candidates, summary)
-        for feed_id, result in validators.items():
-            if feed_id not in unfinished:
-                store.save_validators(feed_id, result.etag, result.last_modified)
+        enabled = [feed for feed in feeds if feed.enabled]
+        # On a stop, a feed already under way finishes what it is doing (a send in
+        # progress, an article being stored) before its lease is released below.
+        run_all(
+            lambda state: process_feed(cycle, state), enabled, concurrency, pipeline.stop,
+            finish_started=True,
+        )  # fmt: skip
     finally:
         # The leases end only now that the entries are stored; a feed left unfinished
         # by a stop becomes due at once, for whoever polls next.
-        store.release_feeds([feed.id for feed in feeds], owner, due_now=sorted(unfinished))
-    if not pipeline.stop.is_set():
-        summary.delivery = deliver(
-            store, pipeline.channels, pipeline.config.alerts.delivery, pipeline.clock,
-            stop=pipeline.stop, rules=pipeline.config.rules.rules,
-        )  # fmt: skip
-    return summary
+        store.release_feeds([feed.id for feed in feeds], owner, due_now=sorted(cycle.unfinished))
+    if not pipeline.stop.is_set() and not cycle.delivered:
+        cycle.deliver()  # what is due from earlier runs (retries), when no feed delivered
+    return cycle.summary
 
 
-def _fetch_feeds(
-    pipeline: Pipeline, feeds: Sequence[FeedState]
-) -> Iterable[tuple[FeedState, FetchResult, ParsedFeed | None]]:
+@dataclass
+class Cycle:
+    """What the feeds of one cycle share while each goes through the stages on a thread of
+    its own: the summary, and a lock that keeps writes to one at a time (SQLite has one
+    writer; it costs PostgreSQL little, as fetching and extraction happen outside it)."""
+
+    pipeline: Pipeline
+    summary: CycleSummary
+    storing: threading.Lock = field(default_factory=threading.Lock)
+    delivered: bool = False
+    unfinished: set[int] = field(default_factory=set)
+    """Feeds with entries left unstored (an error, or a stop): due again at once."""
+
+    def deliver(self) -> None:
+        """Send the due alerts now (instant alerts as soon as they are stored)."""
+        pipeline = self.pipeline
+        self.delivered = True
+        report = deliver(pipeline.store, pipeline.channels, pipeline.config.alerts.delivery,
+                         pipeline.clock, stop=pipeline.stop,
+                         rules=pipeline.config.rules.rules)  # fmt: skip
+        with self.storing:
+            total = self.summary.delivery
+            total.sent += report.sent
+            total.retrying += report.retrying
+            total.dead += report.dead
+            total.lost += report.lost
+            total.errors.extend(report.errors)
+
+
+def process_feed(cycle: Cycle, state: FeedState) -> None:
+    """One feed through every stage: fetch and parse it, record the outcome, fetch and
+    extract its new entries' pages, store, match, queue alerts and updates, deliver."""
+    pipeline, store = cycle.pipeline, cycle.pipeline.store
+    state, result, parsed = _fetch_feed(pipeline, state)
+    if result.outcome == "stopped" or pipeline.stop.is_set():
+        return  # not recorded: the feed is fetched again next time
+    seen_at = pipeline.clock()
+    with cycle.storing:
+        report, fresh = _record_feed(pipeline, state, result, parsed, seen_at)
+        metrics.FETCHES.labels(report.outcome).inc()
+        cycle.summary.feeds.append(report)
+        candidates = [Candidate(state, entry, seen_at) for entry in fresh]
+        if parsed is not None:
+            changed = store.changed_entries(state.id, parsed.entries)
+            candidates.extend(Candidate(state, entry, seen_at, known) for entry, known in changed)
+    unfinished, queued = _process(cycle, candidates)
+    if unfinished:
+        with cycle.storing:
+            cycle.unfinished.update(unfinished)
+    elif result.ok:
+        store.save_validators(state.id, result.etag, result.last_modified)
+    if queued and not pipeline.stop.is_set():
+        cycle.deliver()
+
+
+def _fetch_feed(
+    pipeline: Pipeline, state: FeedState
+) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
+    if pipeline.stop.is_set():
+        return state, FetchResult(url=state.url, outcome="stopped"), None
     agents = {feed.url: feed.user_agent for feed in pipeline.config.feeds.feeds}
     kinds = {feed.url: feed.type for feed in pipeline.config.feeds.feeds}
-
-    def fetch_one(state: FeedState) -> tuple[FeedState, FetchResult, ParsedFeed | None]:
-        if pipeline.stop.is_set():
-            return state, FetchResult(url=state.url, outcome="stopped"), None
+    with pipeline.fetch_slots:
         result = pipeline.fetcher.get(
             state.fetch_url or state.url,
             etag=state.etag,
             last_modified=state.last_modified,
             user_agent=agents.get(state.url),
         )
-        if not result.ok:
-            return state, result, None
-        try:
-            parser = parse_federal_register if kinds.get(state.url) == FEED_TYPE else parse_feed
-            parsed = parser(result.body, content_type=result.content_type, now=pipeline.clock())
-        except FetchError as exc:
-            return state, _as_failure(result, exc), None
-        return state, result, parsed
-
-    results = run_all(fetch_one, feeds, pipeline.config.feeds.fetch.concurrency, pipeline.stop)
-    for state, outcome in zip(feeds, results, strict=True):
-        yield outcome or (state, FetchResult(url=state.url, outcome="stopped"), None)
+    if not result.ok:
+        return state, result, None
+    try:
+        parser = parse_federal_register if kinds.get(state.url) == FEED_TYPE else parse_feed
+        parsed = parser(result.body, content_type=result.content_type, now=pipeline.clock())
+    except FetchError as exc:
+        return state, _as_failure(result, exc), None
+    return state, result, parsed
 
 
 def _as_failure(result: FetchResult, exc: FetchError) -> FetchResult:
@@ -258,15 +311,16 @@ def _record_feed(
     return FeedReport(state.label, "ok", problem, len(parsed.entries), len(fresh)), fresh
 
 
-def _process(
-    pipeline: Pipeline, candidates: Sequence[Candidate], summary: CycleSummary
-) -> set[int]:
+def _process(cycle: Cycle, candidates: Sequence[Candidate]) -> tuple[set[int], int]:
     """Link entries whose URL is already stored; fetch, extract and store the rest.
 
     Returns the ids of feeds with entries left unstored (an error, or a stop): their
-    validators are not saved, so the next fetch gets the full feed again.
+    validators are not saved, so the next fetch gets the full feed again; and how many
+    alerts and updates were queued.
     """
+    pipeline, summary = cycle.pipeline, cycle.summary
     unfinished: set[int] = set()
+    queued = 0
     to_fetch: list[Candidate] = []
     for candidate in candidates:
         link = candidate.entry.link
@@ -275,36 +329,39 @@ def _process(
             continue
         known = pipeline.store.article_for_url(link) if link else None
         if known is not None:
-            pipeline.store.link_entry(candidate.feed.id, candidate.entry, known, pipeline.clock())
-            summary.duplicates += 1
+            with cycle.storing:
+                pipeline.store.link_entry(
+                    candidate.feed.id, candidate.entry, known, pipeline.clock()
+                )
+                summary.duplicates += 1
         else:
             to_fetch.append(candidate)
-    pages = _fetch_pages(pipeline, to_fetch)
+    pages = _fetch_pages(cycle, to_fetch)
     for candidate in to_fetch:
         if pipeline.stop.is_set():
             unfinished.add(candidate.feed.id)
             continue
         page, problem = pages.get(_page_key(candidate), (None, "article has no link"))
         try:
-            _store_candidate(pipeline, candidate, page, problem, summary)
+            queued += _store_candidate(cycle, candidate, page, problem)
         except WirewatchError:
             raise
         except Exception:
             # A bug triggered by one entry must not cost the rest of the cycle; the entry
             # is not marked as seen, so the next cycle tries it again.
             log.exception("entry %s of %s failed", candidate.entry.guid, candidate.feed.label)
-            summary.entry_errors += 1
+            with cycle.storing:
+                summary.entry_errors += 1
             unfinished.add(candidate.feed.id)
-    return unfinished
+    return unfinished, queued
 
 
 def _store_candidate(
-    pipeline: Pipeline,
-    candidate: Candidate,
-    page: Extracted | None,
-    problem: str | None,
-    summary: CycleSummary,
-) -> None:
+    cycle: Cycle, candidate: Candidate, page: Extracted | None, problem: str | None
+) -> int:
+    """Store one entry's article with its matches and alerts; queue updates of the story
+    it joins. Returns how many alerts and updates it queued."""
+    pipeline, summary = cycle.pipeline, cycle.summary
     article = build_article(
         candidate.entry, source=candidate.feed.label, page=page, page_problem=problem
     )
@@ -316,32 +373,41 @@ def _store_candidate(
         )
     if not (article.title or article.text):
         log.info("skipping empty entry %s in %s", candidate.entry.guid, candidate.feed.label)
-        return
+        return 0
     analysis = pipeline.matcher.analyse(article)
     matches = analysis.matches
     if candidate.update_of is not None:
-        _store_update(pipeline, candidate, article, matches, summary)
-        return
-    saved = pipeline.store.save_article(
-        article,
-        matches,
-        plan_alerts(matches, pipeline.config.alerts.routes),
-        pipeline.clock(),
-        feed_id=candidate.feed.id,
-        entry=candidate.entry,
-        entities=analysis.entities,
-    )
-    if saved is None:
-        return
-    if saved.duplicate_of is not None:
-        summary.duplicates += 1
-        return
-    summary.new_articles += 1
-    summary.matches += len(matches)
-    summary.alerts += saved.new_alerts
+        with cycle.storing:
+            return _store_update(pipeline, candidate, article, matches, summary)
+    with cycle.storing:
+        now = pipeline.clock()
+        saved = pipeline.store.save_article(
+            article,
+            matches,
+            plan_alerts(matches, pipeline.config.alerts.routes),
+            now,
+            feed_id=candidate.feed.id,
+            entry=candidate.entry,
+            entities=analysis.entities,
+        )
+        if saved is None:
+            return 0
+        if saved.duplicate_of is not None:
+            summary.duplicates += 1
+            return 0
+        record_first_seen(pipeline.store, saved.article_id, candidate.seen_at)
+        updates = plan_updates(
+            pipeline.store, pipeline.config.alerts.routes, saved, now,
+            pipeline.config.settings.updates.window,
+        )  # fmt: skip
+        summary.new_articles += 1
+        summary.matches += len(matches)
+        summary.alerts += saved.new_alerts
+        summary.updates += updates
     metrics.ARTICLES.inc()
     for match in matches:
         metrics.MATCHES.labels(match.rule).inc()
+    return saved.new_alerts + updates
 
 
 def _store_update(
@@ -350,7 +416,8 @@ def _store_update(
     article: Article,
     matches: Sequence[Match],
     summary: CycleSummary,
-) -> None:
+) -> int:
+    """Match an entry updated in place again; returns how many alerts it queued."""
     assert candidate.update_of is not None
     log.info(
         "entry %s of %s was updated: matching again", candidate.entry.guid, candidate.feed.label
@@ -365,6 +432,7 @@ def _store_update(
         pipeline.clock(),
     )
     summary.alerts += saved.new_alerts
+    return saved.new_alerts
 
 
 def _page_key(candidate: Candidate) -> str | None:
@@ -372,9 +440,11 @@ def _page_key(candidate: Candidate) -> str | None:
 
 
 def _fetch_pages(
-    pipeline: Pipeline, candidates: Sequence[Candidate]
+    cycle: Cycle, candidates: Sequence[Candidate]
 ) -> dict[str | None, tuple[Extracted | None, str | None]]:
-    """Fetch and extract each distinct article URL once, concurrently."""
+    """Fetch and extract each distinct article URL once, concurrently: hosts take turns,
+    and requests in flight on the whole pipeline stay within ``fetch.concurrency``."""
+    pipeline = cycle.pipeline
     settings = pipeline.config.feeds.fetch
     links = {_page_key(c): c.entry.link for c in candidates if c.entry.link}
     if not settings.fetch_pages:
@@ -391,7 +461,8 @@ def _fetch_pages(
         item: tuple[str | None, str],
     ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
         key, url = item
-        result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
+        with pipeline.fetch_slots:
+            result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
         if not result.ok:
             return key, (None, f"page {result.outcome}: {result.error}")
         kind = (result.content_type or "text/html").split(";")[0].strip().lower()
@@ -401,6 +472,21 @@ def _fetch_pages(
         with metrics.EXTRACTIONS.time():
             return key, pipeline.extractor.extract(result.body, page_url, settings.max_html_bytes)
 
-    items = list(links.items())
+    items = hosts_in_turn(list(links.items()))
     results = run_all(fetch_and_extract_unless_stopped, items, settings.concurrency, pipeline.stop)
     return dict(result for result in results if result is not None)
+
+
+def hosts_in_turn(items: Sequence[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
+    """The page URLs reordered so that hosts take turns: pages of one host are spaced
+    apart (politeness), and meanwhile the other hosts' pages go ahead."""
+    by_host: dict[str, list[tuple[str | None, str]]] = {}
+    for item in items:
+        by_host.setdefault(urlsplit(item[1]).netloc.lower(), []).append(item)
+    queues = list(by_host.values())
+    return [
+        queue[i]
+        for i in range(max(map(len, queues), default=0))
+        for queue in queues
+        if i < len(queue)
+    ]

@@ -162,3 +162,28 @@ class DigestMessage:
     scheduled_for: datetime
     timezone: str
     stories: tuple[DigestStory, ...]
+
+
+@dataclass(frozen=True)
+class UpdateMessage:
+    """An update to a story that already alerted: the sentences that bring new facts."""
+
+    key: str
+    """Stable per update: a receiver can drop a repeat."""
+    original_key: str
+    """The key of the story's first alert on this channel (email threads on it)."""
+    rule: str
+    story_title: str
+    original_url: str
+    title: str
+    url: str
+    source: str
+    published: datetime | None
+    new_facts: tuple[str, ...]
+    """The new sentences, in order."""
+    marked: tuple[tuple[str, ...], ...] = ()
+    """Per sentence, the new facts in it as written (to highlight them)."""
+    sources: tuple[str, ...] = ()
+    """Every outlet whose article went into this update."""
+    thread_ref: str | None = None
+    """The receiver's id of the first alert's message (Slack ``ts``), when known."""

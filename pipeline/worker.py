@@ -39,18 +39,20 @@ from .alert import (
     send_missed_digests,
     worker_id,
 )
+from .alert_times import with_time_to_alert
 from .concurrency import renewing
 from .config import Config
 from .errors import WirewatchError
-from .feedwatch import feed_status
 from .run import Pipeline, run_cycle
 
 log = logging.getLogger(__name__)
 
 DELIVERY_INTERVAL = timedelta(seconds=30)
-POLL_JOBS = 2
-"""Polls that may run at once: a slow feed does not hold up feeds that come due later."""
-SCHEDULER_THREADS = 8
+POLL_JOBS = 4
+"""Polls that may run at once: slow feeds (a feed may trickle for the whole fetch timeout)
+do not hold up feeds that come due later. Requests stay within ``fetch.concurrency``
+across all of them (``Pipeline.fetch_slots``)."""
+SCHEDULER_THREADS = POLL_JOBS + 6
 """Enough for the polls, delivery, heartbeat and the digest jobs all at once."""
 HEARTBEAT = timedelta(seconds=15)
 WORKER = worker_id()
@@ -104,7 +106,9 @@ def run_worker(
     metrics.record_poll()
     server = None
     if metrics_port is not None:
-        server = metrics.serve(metrics_port, lambda: feed_status(pipeline.store, pipeline.clock()))
+        server = metrics.serve(
+            metrics_port, lambda: with_time_to_alert(pipeline.store, pipeline.clock())
+        )
         log.info("metrics on http://127.0.0.1:%d/metrics and /healthz", metrics_port)
     stamp = config_stamp(pipeline.config.directory)
     try:
@@ -230,7 +234,7 @@ def _poll_due_feeds(pipeline: Pipeline) -> None:
     metrics.record_poll()
     try:
         feeds = pipeline.store.claim_feeds(
-            owner, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency * 4,
+            owner, pipeline.clock(), lease, pipeline.config.feeds.fetch.concurrency,
             urls=configured,
         )  # fmt: skip
         if not feeds:

@@ -6,8 +6,9 @@ import sys
 from typing import TextIO
 
 from ..display import plain_highlight
-from ..types import AlertMessage, DigestMessage
+from ..types import AlertMessage, DigestMessage, UpdateMessage
 from .render import rule_names, when
+from .render_update import console_update
 
 
 def render_text(message: AlertMessage) -> str:
@@ -52,6 +53,9 @@ class ConsoleSink:
 
     def send_digest(self, digest: DigestMessage) -> None:
         self._write(render_digest(digest))
+
+    def send_update(self, update: UpdateMessage) -> None:
+        self._write(console_update(update))
 
     def _write(self, text: str) -> None:
         stream = self._stream or sys.stdout

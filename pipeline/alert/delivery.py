@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .. import metrics, secrets
+from ..alert_times import record_alerted
 from ..concurrency import renewing
 from ..config import DeliverySettings
 from ..errors import ChannelError
 from ..store import PendingAlert, Store
+from ..updates_store import record_thread_ref
 from .compose import RuleInfo, by_story, combine, describe
 from .digests import retry_digests
 from .outcomes import (
@@ -37,6 +39,7 @@ from .outcomes import (
     count_failure,
     next_attempt,
 )
+from .updates import deliver_updates
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ def deliver(
     """Send up to ``limit`` due instant alerts, ``BATCH`` claimed at a time, as one
     message per (story, channel) naming every rule that fired; one failing channel never
     stops the others. ``rules`` (rules.yaml) gives each rule's description and tags. Due
+    story updates (``updates.py``) and
     digest retries go out too."""
     run = _Run(store, channels, settings, now, owner or claim_owner("deliver"),
                stop or threading.Event(), {rule.name: rule for rule in rules})  # fmt: skip
@@ -72,6 +76,8 @@ def deliver(
             break
         handled += len(batch)
         run.send_batch(batch)
+    if not run.stop.is_set():
+        deliver_updates(store, channels, settings, now, run.owner, run.report, stop=run.stop)
     if not run.stop.is_set():
         retry_digests(store, channels, settings, now, run.report, owner=run.owner, stop=run.stop)
     return run.report
@@ -135,12 +141,19 @@ class _Run:
         try:
             if channel is None:
                 raise ChannelError(f"no channel named {name!r}", permanent=False)
-            channel.send(message)
+            ref = channel.send(message)
         except Exception as exc:
             self.failed(group, message.key, as_channel_error(exc))
             return
+        sent_at = self.now()
         for pending in group:
-            if not self.store.mark_sent(pending.id, self.now(), owner=self.owner):
+            if self.store.mark_sent(pending.id, sent_at, owner=self.owner):
+                # When the article alerted (time-to-alert), and the receiver's id of the
+                # message (Slack ``ts``) so that updates can reply in its thread.
+                record_alerted(self.store, pending.id, sent_at)
+                if isinstance(ref, str):
+                    record_thread_ref(self.store, pending.id, ref)
+            else:
                 self.lost(pending.message.key)
         self.report.sent += 1
         metrics.DELIVERIES.labels("sent").inc()

@@ -15,14 +15,22 @@ from email.utils import formatdate, parseaddr
 
 from ..config import EmailChannel
 from ..errors import ChannelError
-from ..types import AlertMessage, DigestMessage
+from ..types import AlertMessage, DigestMessage, UpdateMessage
 from .render import email_alert, email_digest
+from .render_update import email_update
 
 DEFAULT_PORTS = {"tls": 465, "starttls": 587, "none": 25}
 
 
 def build_message(
-    config: EmailChannel, key: str, subject: str, text: str, html: str, installation: str = ""
+    config: EmailChannel,
+    key: str,
+    subject: str,
+    text: str,
+    html: str,
+    installation: str = "",
+    *,
+    reply_to_key: str | None = None,
 ) -> EmailMessage:
     message = EmailMessage()
     message["From"] = config.sender
@@ -30,6 +38,9 @@ def build_message(
     message["Subject"] = f"{config.subject_prefix} {subject}".strip()
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = message_id(key, config.sender, installation)
+    if reply_to_key is not None:  # an update: threads under the story's first alert
+        message["In-Reply-To"] = message_id(reply_to_key, config.sender, installation)
+        message["References"] = message_id(reply_to_key, config.sender, installation)
     if config.list_unsubscribe:
         message["List-Unsubscribe"] = f"<{config.list_unsubscribe}>"
     message.set_content(text)
@@ -68,6 +79,17 @@ class EmailSink:
 
     def _message(self, key: str, subject: str, text: str, html: str) -> EmailMessage:
         return build_message(self.config, key, subject, text, html, self.installation)
+
+    def send_update(self, update: UpdateMessage) -> None:
+        self._deliver(
+            build_message(
+                self.config,
+                update.key,
+                *email_update(update),
+                self.installation,
+                reply_to_key=update.original_key,
+            )
+        )
 
     def _deliver(self, message: EmailMessage) -> None:
         try:

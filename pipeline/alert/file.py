@@ -10,16 +10,22 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ChannelError
-from ..types import AlertMessage, DigestMessage
+from ..types import AlertMessage, DigestMessage, UpdateMessage
+from .webhook import update_payload
 
 
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def to_json(message: AlertMessage | DigestMessage) -> str:
-    kind = "digest" if isinstance(message, DigestMessage) else "alert"
-    return json.dumps({"type": kind, **asdict(message)}, ensure_ascii=False, default=_jsonable)
+def to_json(message: AlertMessage | DigestMessage | UpdateMessage) -> str:
+    if isinstance(message, UpdateMessage):
+        payload = update_payload(message)
+    elif isinstance(message, DigestMessage):
+        payload = {"type": "digest", **asdict(message)}
+    else:
+        payload = {"type": "alert", "kind": "new", "new_facts": [], **asdict(message)}
+    return json.dumps(payload, ensure_ascii=False, default=_jsonable)
 
 
 class JsonlSink:
@@ -32,6 +38,9 @@ class JsonlSink:
 
     def send_digest(self, digest: DigestMessage) -> None:
         self._append(to_json(digest))
+
+    def send_update(self, update: UpdateMessage) -> None:
+        self._append(to_json(update))
 
     def _append(self, line: str) -> None:
         try:

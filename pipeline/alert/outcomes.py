@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 class Channel(Protocol):
     name: str
 
-    def send(self, message: AlertMessage) -> None:
-        """Deliver one alert or raise ``ChannelError``."""
+    def send(self, message: AlertMessage) -> object:
+        """Deliver one alert or raise ``ChannelError``; may return the receiver's id of
+        the message (Slack ``ts``), kept so that updates can reply in its thread."""
 
     def send_digest(self, digest: DigestMessage) -> None:
         """Deliver one digest or raise ``ChannelError``."""

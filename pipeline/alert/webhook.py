@@ -21,7 +21,7 @@ from .. import __version__
 from ..config import WebhookChannel
 from ..errors import ChannelError
 from ..fetch import parse_retry_after
-from ..types import AlertMessage, DigestMessage
+from ..types import AlertMessage, DigestMessage, UpdateMessage
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -46,6 +46,12 @@ def idempotency_key(key: str, installation: str = "") -> str:
     return hashlib.sha256(f"{installation}:{key}".encode()).hexdigest()[:32]
 
 
+def update_payload(update: UpdateMessage) -> dict[str, Any]:
+    """An update as JSON: ``kind`` and ``new_facts`` (the new sentences) at the top level."""
+    body = asdict(update)
+    return {"type": "alert", "kind": "update", "new_facts": list(body.pop("new_facts")), **body}
+
+
 def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
@@ -64,7 +70,11 @@ class WebhookSink:
         self._client = client or httpx.Client(timeout=config.timeout)
 
     def send(self, message: AlertMessage) -> None:
-        self._post({"type": "alert", **asdict(message)}, message.key)
+        payload = {"type": "alert", "kind": "new", "new_facts": [], **asdict(message)}
+        self._post(payload, message.key)
+
+    def send_update(self, update: UpdateMessage) -> None:
+        self._post(update_payload(update), update.key)
 
     def send_digest(self, digest: DigestMessage) -> None:
         self._post({"type": "digest", **asdict(digest)}, digest.key)

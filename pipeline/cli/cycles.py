@@ -141,11 +141,11 @@ def worker(ctx: click.Context, env: Env, metrics_port: int | None) -> None:
 def status(env: Env, as_json: bool, check: bool) -> None:
     """Show what needs attention: feeds due, failing and disabled; articles and matches in
     the last 24 h; pending and dead alerts; worker heartbeats; feed problems."""
+    from ..alert_times import with_time_to_alert
     from ..attention import needs_attention
-    from ..feedwatch import feed_status
 
     now = utcnow()
-    figures = feed_status(env.read_store(), now)
+    figures = with_time_to_alert(env.read_store(), now)
     problems = needs_attention(figures, now) if check else []
     if as_json:
         echo_json({**figures, "problems": problems} if check else figures)
@@ -158,6 +158,8 @@ def status(env: Env, as_json: bool, check: bool) -> None:
 
 
 def print_status(figures: dict[str, Any]) -> None:
+    from ..alert_times import describe_time_to_alert
+
     alerts = figures["alerts"]
     click.echo(
         f"feeds: {figures['feeds']} ({figures['feeds_due']} due, {figures['feeds_failing']} "
@@ -177,6 +179,8 @@ def print_status(figures: dict[str, Any]) -> None:
         click.echo("no worker has run against this database")
     for problem in figures.get("feed_problems", ()):
         click.echo(f"feed {problem['feed']}: {problem['state']}: {problem['detail']}")
+    for line in describe_time_to_alert(figures.get("time_to_alert", {})):
+        click.echo(line)
 
 
 def worker_line(record: dict[str, Any]) -> str:

@@ -31,32 +31,43 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    from ..alert_times import describe_delay
+
     env: Env = ctx.obj
     now = utcnow()
     configured = env.config.feeds.feeds
-    stored, newest = _stored_states(env)
+    stored, newest, delays = _stored_states(env, now)
     if not configured and not as_json:
         click.echo(f"no feeds configured in {env.config.directory / 'feeds.yaml'}")
     for feed in configured:
         state = stored.get(feed.url)
         latest = newest.get(state.id) if state else None
         stale = bool(state and state.last_success_at and latest and now - latest > STALE_AFTER)
+        delay = delays.get(state.id) if state else None
         if as_json:
-            echo_json(feed_record(feed, state, latest, stale, now))
+            echo_json({**feed_record(feed, state, latest, stale, now), "typical_delay_s": delay})
         else:
-            click.echo("\n".join(feed_text(feed, state, latest, stale, now)))
+            lines = feed_text(feed, state, latest, stale, now)
+            if delay is not None:
+                lines.append(f"    typical delay: {describe_delay(delay)} from publication")
+            click.echo("\n".join(lines))
 
 
-def _stored_states(env: Env) -> tuple[dict[str, FeedState], dict[int, datetime]]:
-    """What the database knows of each feed; nothing when no database exists yet (the
-    feeds are listed as never fetched, and no database is created)."""
+def _stored_states(
+    env: Env, now: datetime
+) -> tuple[dict[str, FeedState], dict[int, datetime], dict[int, float]]:
+    """What the database knows of each feed (and each feed's typical delay from
+    publication to first sighting); nothing when no database exists yet (the feeds are
+    listed as never fetched, and no database is created)."""
+    from ..alert_times import feed_delays
     from .dbcheck import MissingDatabase
 
     try:
         store = env.read_store()
     except MissingDatabase:
-        return {}, {}
-    return {state.url: state for state in store.feed_states()}, store.newest_items()
+        return {}, {}, {}
+    states = {state.url: state for state in store.feed_states()}
+    return states, store.newest_items(), feed_delays(store, now)
 
 
 def feed_text(

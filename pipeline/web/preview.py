@@ -35,7 +35,7 @@ POSTGRES_DOCUMENT = (
     "to_tsvector('simple', regexp_replace(coalesce(title, '') || ' ' || coalesce(text, ''), "
     "'[^[:alnum:]]+', ' ', 'g'))"
 )
-"""Exactly the expression of the GIN index made by migration 0009, so that it is used."""
+"""Exactly the expression of the GIN index made by migration 0011, so that it is used."""
 DRAFT = "draft"
 SAVED = "saved"
 

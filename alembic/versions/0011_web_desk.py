@@ -2,8 +2,8 @@
 
 Also an index on ``entries.first_seen_at`` for the sources page's items per day.
 
-Revision ID: 0009
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-29 02:00:00
 
 SQLite gets an FTS5 table over ``articles`` (title, text) kept current by triggers;
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0011"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
