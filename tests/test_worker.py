@@ -47,10 +47,8 @@ def test_worker_polls_and_stops_on_sigterm(cli: Cli, http_server: LocalServer) -
         assert _wait_for(lambda: len(http_server.requests["/w.xml"]) > polled), (
             "the feed is polled on its interval"
         )
-        started = time.monotonic()
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=10)
-        assert time.monotonic() - started < 10
+        _, stderr = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
