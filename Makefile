@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test demo lint format bench clean
+.PHONY: run test browser demo lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("wirewatch needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -19,9 +19,16 @@ run: $(STAMP)
 	$(BIN)/wirewatch run-once
 	$(BIN)/wirewatch matches --since 24h
 
-## test: set up and run the whole test suite (PostgreSQL tests need 127.0.0.1:5432)
-test: $(STAMP)
+## test: set up and run the whole test suite (PostgreSQL tests need 127.0.0.1:5432;
+## the browser tests need Debian's chromium, installed here when run as root with apt-get)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-liberation >/dev/null; \
+	  else echo "make: no chromium (apt-get install chromium); the browser tests will skip"; fi; }
 
 ## demo: the real pipeline, offline, on bundled sample feeds
 demo: $(STAMP)
