@@ -60,7 +60,7 @@ def _sqlite_snapshot(url: str) -> Engine:
     """An in-memory copy of the SQLite database at ``url``, migrated to the current schema."""
     path = make_url(url).database
     if not path or path == ":memory:" or not Path(path).is_file():
-        raise DatabaseError(f"no SQLite database at {redact(url)}")
+        raise DatabaseError(f"no database at {path or redact(url)}: no SQLite file to read")
     engine = make_engine(IN_MEMORY)
     try:
         source = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)

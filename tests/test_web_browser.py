@@ -28,7 +28,10 @@ MAIN_PAGES = ["/", "/stories/1", "/articles/1", "/sources", "/outbox", "/rules",
               "/rules/entity-list"]  # fmt: skip
 
 if not CHROMIUM.exists() and os.environ.get("CI") != "true":
-    pytest.skip("Debian's chromium is not installed (`make test` installs it as root)", allow_module_level=True)
+    pytest.skip(
+        "Debian's chromium is not installed (`make test` installs it as root)",
+        allow_module_level=True,
+    )
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
