@@ -208,15 +208,8 @@ def mark_update_failed(
 ) -> bool:
     """A failed attempt: ``pending`` until ``retry_at``, or ``dead`` when None. False:
     ``owner`` had lost the update to another sender."""
-    values: dict[str, object] = {
-        "attempts": m.StoryUpdate.attempts + 1,
-        "last_error": error[:2000],
-        "status": "dead" if retry_at is None else "pending",
-    }
-    if retry_at is not None:
-        values["next_attempt_at"] = retry_at
     with store.session() as session:
-        return leases.complete(session, m.StoryUpdate, update_id, owner, **values)
+        return leases.fail(session, m.StoryUpdate, update_id, owner, error, retry_at)
 
 
 def release_updates(store: Store, update_ids: Sequence[int], owner: str) -> set[int]:

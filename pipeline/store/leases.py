@@ -73,6 +73,19 @@ def complete(session: Session, model: Any, row_id: int, owner: str, **outcome: o
     return bool(release(session, model, [row_id], owner, **outcome))
 
 
+def fail(session: Session, model: Any, row_id: int, owner: str, error: str, retry_at: Any) -> bool:
+    """Record a failed attempt on an outbox row (alert or story update): ``pending`` until
+    ``retry_at``, or ``dead`` when it is None. False: ``owner`` had lost the row."""
+    values: dict[str, object] = {
+        "attempts": model.attempts + 1,
+        "last_error": error[:2000],
+        "status": "dead" if retry_at is None else "pending",
+    }
+    if retry_at is not None:
+        values["next_attempt_at"] = retry_at
+    return complete(session, model, row_id, owner, **values)
+
+
 def release(
     session: Session, model: Any, ids: Sequence[int], owner: str, **values: object
 ) -> set[int]:

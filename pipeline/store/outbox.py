@@ -77,15 +77,8 @@ class OutboxStore(StoreBase):
     ) -> bool:
         """A failed attempt: back to ``pending`` until ``retry_at``, or ``dead`` when None.
         False: ``owner`` had lost the alert to another sender."""
-        values: dict[str, object] = {
-            "attempts": m.AlertRow.attempts + 1,
-            "last_error": error[:2000],
-            "status": "dead" if retry_at is None else "pending",
-        }
-        if retry_at is not None:
-            values["next_attempt_at"] = retry_at
         with self.session() as session:
-            return leases.complete(session, m.AlertRow, alert_id, owner, **values)
+            return leases.fail(session, m.AlertRow, alert_id, owner, error, retry_at)
 
     def release_alerts(
         self, alert_ids: Sequence[int], owner: str, *, retry_at: datetime | None = None
