@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import Cli, LocalServer, hang, rss, write_config
+from conftest import Cli, LocalServer, rss, write_config
 
 Setup = Callable[[Cli, Path], None]
 
@@ -155,27 +156,41 @@ def test_interrupted_run_says_one_line_and_exits_130(
     cli: Cli, tmp_path: Path, http_server: LocalServer
 ) -> None:
     """SIGINT while a feed is being fetched: one line, exit 130, no traceback from the
-    process or its extraction children."""
-    arrived: list[float] = []
+    process or its extraction children.
+
+    The slow feed answers only when the test ends and the fetch timeouts are longer than
+    the test may take, so the run cannot finish on its own before the signal arrives
+    (with a 2 s read timeout, a busy machine once let it end normally first)."""
+    arrived = threading.Event()
+    released = threading.Event()
 
     def slow(handler: object) -> None:
-        arrived.append(time.monotonic())
-        hang(20)(handler)  # type: ignore[arg-type]
+        arrived.set()
+        released.wait(180)
 
     feed = http_server.add_handler("/slow.xml", slow)
     page = http_server.add("/fast.xml", rss([{"title": "t", "link": http_server.url("/a")}]))
-    write_config(Path(cli.env["WIREWATCH_CONFIG"]), feeds=[{"url": feed}, {"url": page}])
+    write_config(
+        Path(cli.env["WIREWATCH_CONFIG"]), feeds=[{"url": feed}, {"url": page}],
+        fetch={"read_timeout": 300, "total_timeout": 600},
+    )  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "pipeline", "run-once"],
         env=cli.env, cwd=cli.env["HOME"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not arrived and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.05)
-    assert arrived, "the slow feed was never requested"
-    process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
+    try:
+        deadline = time.monotonic() + 60
+        while not arrived.wait(0.05) and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+        assert arrived.is_set(), "the slow feed was never requested"
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        released.set()
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, (stdout, stderr)
     assert stderr.strip() == "wirewatch: interrupted, nothing half-stored"
     assert "Traceback" not in stdout

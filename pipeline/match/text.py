@@ -15,14 +15,16 @@ from itertools import accumulate
 
 from ..types import Article
 
-_UNIFORM = (
-    (re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212]"), "-"),
-    (re.compile("[\u2018\u2019\u201a\u201b\u2032]"), "'"),
-    (re.compile("[\u201c\u201d\u201e\u201f\u2033]"), '"'),
-)
-"""One kind of dash and quote. Regular expressions, not ``str.translate``: on non-ASCII
-text translate looks up every character and is many times slower."""
-_DOTTED_ABBREVIATION = re.compile(r"\b((?:[A-Z]\.){2,})(?![A-Za-z])")
+_UNIFORM = {
+    **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"),
+    **dict.fromkeys("\u2018\u2019\u201a\u201b\u2032", "'"),
+    **dict.fromkeys("\u201c\u201d\u201e\u201f\u2033", '"'),
+}
+"""One kind of dash and quote."""
+_NOT_UNIFORM = re.compile(f"[{''.join(_UNIFORM)}]")
+"""One pass of a regular expression, not ``str.translate``: on non-ASCII text translate
+looks up every character and is many times slower."""
+_DOTTED_ABBREVIATION = re.compile(r"(?<!\w)[A-Z]\.(?:[A-Z]\.)+(?![A-Za-z])")
 _MAYBE_DOTTED = re.compile(r"[A-Z]\.[A-Z]\.")
 SYMBOLS = "%‰‱&#@§+" + "".join(
     c for c in map(chr, range(0x20, 0x10000)) if unicodedata.category(c) == "Sc"
@@ -31,7 +33,12 @@ SYMBOLS = "%‰‱&#@§+" + "".join(
 other character that is neither a letter nor a digit separates words."""
 WORD = re.compile(rf"\w+|[{re.escape(SYMBOLS)}]")
 _AROUND_WORDS = re.compile(rf"(\w+|[{re.escape(SYMBOLS)}])")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
+_SENTENCE_END = re.compile(r"[.!?\n](?:(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|(?<=\n)\n*)")
+"""What ends a sentence: its closing mark (kept in the sentence), quotes and brackets
+after it, and the space before a capital or digit; or line breaks. Written to start
+with one character class, which lets the regular-expression engine skip ahead to the
+next candidate (three times faster than a leading look-behind)."""
+_CLOSING_MARKS = frozenset(".!?")
 
 FIELDS = ("title", "text", "source", "doctype")
 SEPARATORS = {"title": "\x01", "text": "\x00", "source": "\x02", "doctype": "\x03"}
@@ -44,18 +51,25 @@ def normalise(text: str) -> str:
 
     Each step first checks, with a cheap search, whether it has anything to do."""
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-        for pattern, uniform in _UNIFORM:
-            text = pattern.sub(uniform, text)
+        text = _NOT_UNIFORM.sub(_uniform, unicodedata.normalize("NFKC", text))
     if _MAYBE_DOTTED.search(text):
-        text = _DOTTED_ABBREVIATION.sub(lambda m: m.group(1).replace(".", ""), text)
+        text = _DOTTED_ABBREVIATION.sub(_without_dots, text)
     return text
+
+
+def _uniform(match: re.Match[str]) -> str:
+    return _UNIFORM[match.group()]
+
+
+def _without_dots(match: re.Match[str]) -> str:
+    return match.group().replace(".", "")
 
 
 class FieldText:
     """One field of an article: normalised text and its words; indexes built on demand."""
 
     __slots__ = (
+        "_pieces",
         "_positions",
         "_sentence_starts",
         "_sentences",
@@ -66,9 +80,17 @@ class FieldText:
         "words",
     )
 
-    def __init__(self, text: str, words: list[str], separator: str = SEPARATORS["text"]) -> None:
+    def __init__(
+        self,
+        text: str,
+        words: list[str],
+        separator: str = SEPARATORS["text"],
+        pieces: list[str] | None = None,
+    ) -> None:
         self.text = text
         self.words = words
+        self._pieces = pieces
+        """The text cut into gap, word, gap, ..., gap (``_AROUND_WORDS.split``), if known."""
         self.separator = separator
         self.scan = f"{separator}{separator.join(words)}{separator}".casefold()
         """The case-folded words, each between separators (casefold maps each character
@@ -80,8 +102,13 @@ class FieldText:
 
     @classmethod
     def index(cls, raw: str, separator: str = SEPARATORS["text"]) -> FieldText:
+        """One regular-expression pass cuts the text into words and the gaps between them:
+        the words are what every article needs; the gaps are kept so that the character
+        offsets of the words (``spans``), which an article that matches needs for its
+        highlights, cost no second pass over the text."""
         text = normalise(raw)
-        return cls(text, WORD.findall(text), separator)
+        pieces = _AROUND_WORDS.split(text)
+        return cls(text, pieces[1::2], separator, pieces)
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -89,7 +116,8 @@ class FieldText:
         if self._spans is None:
             # split() alternates gaps and words; the running total of their lengths gives
             # each word's start and end without a Python loop over the words
-            ends = list(accumulate(map(len, _AROUND_WORDS.split(self.text))))
+            pieces = self._pieces or _AROUND_WORDS.split(self.text)
+            ends = list(accumulate(map(len, pieces)))
             self._spans = list(zip(ends[0::2], ends[1::2], strict=False))
         return self._spans
 
@@ -128,14 +156,18 @@ class FieldText:
     def sentences(self) -> list[tuple[int, int]]:
         """(start, end) of each sentence of the text, computed once."""
         if self._sentences is None:
-            self._sentences = []
+            sentences, text = [], self.text
             start = 0
-            for boundary in _SENTENCE_END.finditer(self.text):
-                self._sentences.append((start, boundary.start()))
+            for boundary in _SENTENCE_END.finditer(text):
+                end = boundary.start()
+                if text[end] in _CLOSING_MARKS:
+                    end += 1
+                sentences.append((start, end))
                 start = boundary.end()
-            if start < len(self.text):
-                self._sentences.append((start, len(self.text)))
-            self._sentence_starts = [start for start, _ in self._sentences]
+            if start < len(text):
+                sentences.append((start, len(text)))
+            self._sentences = sentences
+            self._sentence_starts = [start for start, _ in sentences]
         return self._sentences
 
     def sentence_starts(self) -> list[int]:
