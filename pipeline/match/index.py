@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 
 import ahocorasick
@@ -48,10 +48,11 @@ class Scanner:
     triggers are absent is not looked up) and which groups they satisfy."""
 
     def __init__(self, patterns: set[Trigger], groups: Groups) -> None:
-        numbers = groups.by_trigger()
+        self.groups = groups.by_trigger()
+        self._groups_of = self.groups.get
         self.automaton = ahocorasick.Automaton()
-        for pattern in patterns | numbers.keys():
-            self.automaton.add_word(pattern, (pattern, numbers.get(pattern, ())))
+        for pattern in patterns | self.groups.keys():
+            self.automaton.add_word(pattern, pattern)
         self.empty = not len(self.automaton)
         if not self.empty:
             self.automaton.make_automaton()
@@ -60,8 +61,8 @@ class Scanner:
         """(the triggers found in ``scan``, the numbers of the groups they satisfy)."""
         if self.empty:
             return frozenset(), set()
-        found = list(map(_second, self.automaton.iter(scan)))
-        return frozenset(map(_first, found)), set(chain.from_iterable(map(_second, found)))
+        present = frozenset(map(_second, self.automaton.iter(scan)))
+        return present, set(chain.from_iterable(map(self._groups_of, present, repeat(()))))
 
 
 class TriggerIndex:
@@ -112,7 +113,7 @@ class TriggerIndex:
         return sorted(found)
 
 
-_first, _second = itemgetter(0), itemgetter(1)
+_second = itemgetter(1)
 
 
 def _breadth(group: Group) -> tuple[int, int]:
