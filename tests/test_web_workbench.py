@@ -14,8 +14,7 @@ from starlette.testclient import TestClient
 
 from pipeline.config import RuleConfig
 from pipeline.errors import ConfigError
-from pipeline.match import RuleSet
-from pipeline.match.query import compile_query
+from pipeline.match import RuleSet, compile_query
 from pipeline.replay import parse_item
 from pipeline.types import Article
 from pipeline.web.accounts import set_label

@@ -1,11 +1,12 @@
 """Rules and entities -> matches. Pure: an ``Article`` in, matches and entities out.
 
-``RuleSet`` compiles every rule once (``query.py``): each knows, per branch of its ORs,
-which words, prefixes and phrases must occur for it to match. One Aho-Corasick pass over
-an article's folded words (``text.py``) says which of those occur, and the index
-(``index.py``) keeps only the rules with a complete branch: only those are evaluated, so
-the cost follows the article and the rules it could match, not the number of rules.
-Scores and highlights come from ``evidence.py``. See docs/rules.md.
+``RuleSet`` compiles every rule once (``compiler.py``, into the tree of ``query.py``):
+each knows, per branch of its ORs, which words, prefixes and phrases must occur for it
+to match. One Aho-Corasick pass over an article's folded words (``text.py``) says which
+of those occur, and the index (``index.py``) keeps only the rules with a complete
+branch: only those are evaluated, so the cost follows the article and the rules it
+could match, not the number of rules. Scores and highlights come from ``evidence.py``.
+See docs/rules.md.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Protocol
 from ..config import EntityConfig, RuleConfig
 from ..errors import ConfigError
 from ..types import Article, Match
+from .compiler import QuerySyntaxError, compile_aliases, compile_query
 from .evidence import highlight, score_hits
 from .index import Groups, Scanner, TriggerIndex
 from .lint import query_warnings
-from .query import Node, QuerySyntaxError, compile_aliases, compile_query
+from .query import Node
 from .text import Document
 
 __all__ = [
