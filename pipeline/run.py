@@ -1,38 +1,33 @@
 """One cycle: each feed through every stage (fetch -> parse -> extract -> dedupe/match ->
 store -> alert) as soon as that feed has answered.
 
-Everything a cycle needs is passed in as a ``Pipeline`` (config, store, fetcher, matcher,
-channels, clock), so tests hand in local servers, a temporary database and a fixed clock.
-A failing feed or page is recorded and the cycle goes on.
+Everything a cycle needs is passed in as a ``Pipeline`` (``assembly.py``: config, store,
+fetcher, matcher, channels, clock), so tests hand in local servers, a temporary database
+and a fixed clock. A failing feed or page is recorded and the cycle goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta
 
 from . import metrics
-from .alert import Channel, DeliveryReport, build_channels, claim_owner, deliver, plan_alerts
+from .alert import DeliveryReport, claim_owner, deliver, plan_alerts
 from .alert_times import record_first_seen
+from .assembly import Pipeline
 from .concurrency import run_all
-from .config import Config
-from .database import data_dir, installation_id
 from .dedupe import canonical_url, host_of
 from .errors import FetchError, WirewatchError
-from .extract import ExtractorPool, build_article
+from .extract import build_article
 from .feedwatch import record_feed_disabled
-from .fetch import PAGE_ACCEPT, Fetcher
 from .health import health_after, moved
 from .kb.federal_register import FEED_TYPE, parse_federal_register
-from .kb.service import load_knowledge
-from .match import Annotator, Matcher, RuleSet
+from .pages import fetch_pages
 from .parse import parse_feed
-from .store import FeedState, Store
+from .store import FeedState
 from .types import Article, Extracted, FeedEntry, FetchResult, Match, ParsedFeed
 from .updates import plan_updates
 
@@ -41,78 +36,6 @@ log = logging.getLogger(__name__)
 
 CRON_LEASE = timedelta(minutes=30)
 """How long a run-once holds the feeds it fetches; released when it ends."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass
-class Pipeline:
-    config: Config
-    store: Store
-    fetcher: Fetcher
-    matcher: Matcher
-    channels: Mapping[str, Channel]
-    extractor: ExtractorPool
-    clock: Callable[[], datetime] = utcnow
-    stop: threading.Event = field(default_factory=threading.Event)
-    """Set to end the current cycle early: what was not finished is left for the next."""
-    fetch_slots: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(8)
-    )
-    """Feed and page requests in flight across every cycle running on this pipeline
-    (``fetch.concurrency``): the global limit, however many polls run at once."""
-
-    @classmethod
-    def build(
-        cls,
-        config: Config,
-        store: Store,
-        *,
-        fetcher: Fetcher | None = None,
-        clock: Callable[[], datetime] = utcnow,
-        base_dir: Path | None = None,
-    ) -> Pipeline:
-        return cls(
-            config=config,
-            store=store,
-            fetcher=fetcher or Fetcher(config.feeds.fetch),
-            matcher=compile_rules(config, load_knowledge(store, config)),
-            channels=build_channels(
-                config.alerts, base_dir or data_dir(), installation_id(store.engine)
-            ),
-            clock=clock,
-            extractor=_extractor(config),
-            fetch_slots=threading.BoundedSemaphore(config.feeds.fetch.concurrency),
-        )
-
-    def close(self) -> None:
-        self.fetcher.close()
-        self.extractor.close()
-
-    def reconfigure(self, config: Config, base_dir: Path | None = None) -> None:
-        """Switch to a new config. Everything is built before anything is replaced, so a
-        config that fails to compile leaves the running one untouched."""
-        matcher = compile_rules(config, load_knowledge(self.store, config))
-        installation = installation_id(self.store.engine)
-        channels = build_channels(config.alerts, base_dir or data_dir(), installation)
-        if config.feeds.fetch != self.config.feeds.fetch:
-            self.fetcher = Fetcher(config.feeds.fetch)
-            self.fetch_slots = threading.BoundedSemaphore(config.feeds.fetch.concurrency)
-        self.config, self.matcher, self.channels = config, matcher, channels
-
-
-def _extractor(config: Config) -> ExtractorPool:
-    settings = config.feeds.fetch
-    return ExtractorPool(
-        settings.extract_workers, settings.extract_timeout, settings.extract_memory_mb
-    )
-
-
-def compile_rules(config: Config, annotator: Annotator | None = None) -> RuleSet:
-    origin = str(config.directory / "rules.yaml")
-    return RuleSet.from_config(config.rules.rules, origin, config.entities.entities, annotator)
 
 
 @dataclass(frozen=True)
@@ -336,7 +259,8 @@ def _process(cycle: Cycle, candidates: Sequence[Candidate]) -> tuple[set[int], i
                 summary.duplicates += 1
         else:
             to_fetch.append(candidate)
-    pages = _fetch_pages(cycle, to_fetch)
+    links = {_page_key(c): c.entry.link for c in to_fetch if c.entry.link}
+    pages = fetch_pages(cycle.pipeline, links)
     for candidate in to_fetch:
         if pipeline.stop.is_set():
             unfinished.add(candidate.feed.id)
@@ -437,56 +361,3 @@ def _store_update(
 
 def _page_key(candidate: Candidate) -> str | None:
     return canonical_url(candidate.entry.link) if candidate.entry.link else None
-
-
-def _fetch_pages(
-    cycle: Cycle, candidates: Sequence[Candidate]
-) -> dict[str | None, tuple[Extracted | None, str | None]]:
-    """Fetch and extract each distinct article URL once, concurrently: hosts take turns,
-    and requests in flight on the whole pipeline stay within ``fetch.concurrency``."""
-    pipeline = cycle.pipeline
-    settings = pipeline.config.feeds.fetch
-    links = {_page_key(c): c.entry.link for c in candidates if c.entry.link}
-    if not settings.fetch_pages:
-        return dict.fromkeys(links, (None, "page fetching is off (fetch.fetch_pages)"))
-
-    def fetch_and_extract_unless_stopped(
-        item: tuple[str | None, str],
-    ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
-        if pipeline.stop.is_set():
-            return item[0], (None, "stopped")
-        return fetch_and_extract(item)
-
-    def fetch_and_extract(
-        item: tuple[str | None, str],
-    ) -> tuple[str | None, tuple[Extracted | None, str | None]]:
-        key, url = item
-        with pipeline.fetch_slots:
-            result = pipeline.fetcher.get(url, accept=PAGE_ACCEPT)
-        if not result.ok:
-            return key, (None, f"page {result.outcome}: {result.error}")
-        kind = (result.content_type or "text/html").split(";")[0].strip().lower()
-        if "html" not in kind and "xml" not in kind:
-            return key, (None, f"page is {kind}, not HTML")
-        page_url = result.final_url or url
-        with metrics.EXTRACTIONS.time():
-            return key, pipeline.extractor.extract(result.body, page_url, settings.max_html_bytes)
-
-    items = hosts_in_turn(list(links.items()))
-    results = run_all(fetch_and_extract_unless_stopped, items, settings.concurrency, pipeline.stop)
-    return dict(result for result in results if result is not None)
-
-
-def hosts_in_turn(items: Sequence[tuple[str | None, str]]) -> list[tuple[str | None, str]]:
-    """The page URLs reordered so that hosts take turns: pages of one host are spaced
-    apart (politeness), and meanwhile the other hosts' pages go ahead."""
-    by_host: dict[str, list[tuple[str | None, str]]] = {}
-    for item in items:
-        by_host.setdefault(urlsplit(item[1]).netloc.lower(), []).append(item)
-    queues = list(by_host.values())
-    return [
-        queue[i]
-        for i in range(max(map(len, queues), default=0))
-        for queue in queues
-        if i < len(queue)
-    ]

@@ -20,7 +20,8 @@ from pipeline.alert_times import (
     with_time_to_alert,
 )
 from pipeline.config import load_config
-from pipeline.run import Pipeline, hosts_in_turn, run_cycle
+from pipeline.pages import hosts_in_turn
+from pipeline.run import Pipeline, run_cycle
 from pipeline.store import Store, make_engine, migrate
 from tests.conftest import LocalServer, rss, write_config
 
