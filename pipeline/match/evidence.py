@@ -51,25 +51,24 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
 
 
 def _by_sentence(text: FieldText, hits: Sequence[Hit]) -> dict[tuple[int, int], list[Hit]]:
-    """The text's hits grouped by the sentence they start in (a binary search each)."""
+    """The text's hits grouped by the sentence they start in (a binary search each, by
+    word number: no character offsets needed)."""
     sentences = text.sentences()
-    starts = text.sentence_starts()
+    firsts = text.sentence_words()
     grouped: dict[tuple[int, int], list[Hit]] = {}
-    spans = text.spans
     for hit in hits:
         if hit.field != "text":
             continue
-        offset = spans[hit.start][0]
-        number = bisect.bisect_right(starts, offset) - 1
-        if number >= 0 and offset < sentences[number][1]:
+        number = bisect.bisect_right(firsts, hit.start) - 1
+        if number >= 0:
             grouped.setdefault(sentences[number], []).append(hit)
     return grouped
 
 
 def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:
     """``field.text[start:end]`` with each hit wrapped in ``**``, trimmed around the hits."""
-    spans = field.spans
-    ranges = sorted({(spans[h.start][0], spans[h.end][1]) for h in hits})
+    offsets = field.offsets
+    ranges = sorted({(offsets[2 * h.start], offsets[2 * h.end + 1]) for h in hits})
     merged: list[list[int]] = []
     for lo, hi in ranges:
         if merged and lo <= merged[-1][1]:

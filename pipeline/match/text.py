@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -69,9 +70,10 @@ class FieldText:
     """One field of an article: normalised text and its words; indexes built on demand."""
 
     __slots__ = (
+        "_offsets",
         "_pieces",
         "_positions",
-        "_sentence_starts",
+        "_sentence_words",
         "_sentences",
         "_spans",
         "scan",
@@ -96,9 +98,10 @@ class FieldText:
         """The case-folded words, each between separators (casefold maps each character
         on its own, so this is the same as folding each word)."""
         self._positions: dict[tuple[str, bool, bool], list[int]] = {}
+        self._offsets: list[int] | None = None
         self._spans: list[tuple[int, int]] | None = None
         self._sentences: list[tuple[int, int]] | None = None
-        self._sentence_starts: list[int] = []
+        self._sentence_words: list[int] | None = None
 
     @classmethod
     def index(cls, raw: str, separator: str = SEPARATORS["text"]) -> FieldText:
@@ -111,14 +114,22 @@ class FieldText:
         return cls(text, pieces[1::2], separator, pieces)
 
     @property
+    def offsets(self) -> list[int]:
+        """Character offsets of the words, flat: word ``i`` is ``text[o[2*i]:o[2*i+1]]``.
+
+        ``split`` alternates gaps and words, so the running total of their lengths is
+        every word's start and end, without a Python loop over the words."""
+        if self._offsets is None:
+            pieces = self._pieces or _AROUND_WORDS.split(self.text)
+            self._offsets = list(accumulate(map(len, pieces)))
+        return self._offsets
+
+    @property
     def spans(self) -> list[tuple[int, int]]:
         """(start, end) character offsets of each word."""
         if self._spans is None:
-            # split() alternates gaps and words; the running total of their lengths gives
-            # each word's start and end without a Python loop over the words
-            pieces = self._pieces or _AROUND_WORDS.split(self.text)
-            ends = list(accumulate(map(len, pieces)))
-            self._spans = list(zip(ends[0::2], ends[1::2], strict=False))
+            offsets = self.offsets
+            self._spans = list(zip(offsets[0::2], offsets[1::2], strict=False))
         return self._spans
 
     def positions(self, word: str, *, prefix: bool, case_sensitive: bool) -> list[int]:
@@ -167,13 +178,15 @@ class FieldText:
             if start < len(text):
                 sentences.append((start, len(text)))
             self._sentences = sentences
-            self._sentence_starts = [start for start, _ in sentences]
         return self._sentences
 
-    def sentence_starts(self) -> list[int]:
-        """Where each sentence starts, for a binary search."""
-        self.sentences()
-        return self._sentence_starts
+    def sentence_words(self) -> list[int]:
+        """The number of the first word of each sentence (a sentence without words has the
+        number of the next word), for a binary search by word number."""
+        if self._sentence_words is None:
+            starts = self.offsets[0::2]
+            self._sentence_words = [bisect_left(starts, start) for start, _ in self.sentences()]
+        return self._sentence_words
 
 
 @dataclass(frozen=True)
