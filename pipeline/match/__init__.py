@@ -123,8 +123,8 @@ class RuleSet:
 
     def analyse(self, article: Article) -> Analysis:
         fields = Document.of(article).fields
-        present, satisfied = self._scanner.scan(Document(fields).scan())
-        doc = Document(fields, present)
+        satisfied = self._scanner.scan(Document(fields).scan())
+        doc = Document(fields, satisfied)
         if self.annotator is not None:
             self.annotator.annotate(doc)
         analysis = Analysis(self._matches(doc, satisfied), self._entities(doc, satisfied))

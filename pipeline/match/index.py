@@ -2,8 +2,8 @@
 
 Every node can say what text must occur for it to match, per branch of its ORs
 (``Node.alternatives``): ways, each a list of groups of triggers, where a group is
-satisfied when any one of its triggers occurs (``query.Trigger``). ``Groups`` numbers
-every distinct group of a rule set; ``Scanner`` finds, in one Aho-Corasick pass over an
+satisfied when any one of its triggers occurs (``query.Trigger``). Triggers and groups
+are known by number (``query.number``); ``Scanner`` finds, in one Aho-Corasick pass over an
 article's ``Document.scan()``, which groups are satisfied; ``TriggerIndex`` turns those
 numbers into the few items worth evaluating. All per-article steps are set operations
 done in C, plus one step per way whose two most selective groups both occur: the cost
@@ -14,55 +14,55 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from itertools import chain, repeat
+from itertools import chain
 from operator import itemgetter
 
 import ahocorasick
 
-from .query import Node, Trigger, is_prefix
+from .query import Node, Trigger, is_prefix, number
 
 Group = frozenset[Trigger]
 
 
 class Groups:
-    """A number for each distinct group of triggers, shared by the indexes of a rule set."""
+    """The groups of triggers that the indexes of one rule set use."""
 
     def __init__(self) -> None:
-        self.numbers: dict[Group, int] = {}
+        self.groups: set[Group] = set()
 
     def number(self, group: Group) -> int:
-        return self.numbers.setdefault(group, len(self.numbers))
+        self.groups.add(group)
+        return number(group)
 
-    def by_trigger(self) -> dict[Trigger, tuple[int, ...]]:
+    def by_trigger(self) -> dict[Trigger, set[int]]:
         """Trigger -> the numbers of the groups it satisfies."""
-        found: dict[Trigger, list[int]] = defaultdict(list)
-        for group, number in self.numbers.items():
+        found: dict[Trigger, set[int]] = defaultdict(set)
+        for group in self.groups:
             for trigger in group:
-                found[trigger].append(number)
-        return {trigger: tuple(numbers) for trigger, numbers in found.items()}
+                found[trigger].add(number(group))
+        return found
 
 
 class Scanner:
     """One automaton over every trigger of every rule and entity: a single pass over an
-    article's ``Document.scan()`` says which triggers occur (so that a term whose
-    triggers are absent is not looked up) and which groups they satisfy."""
+    article's ``Document.scan()`` gives the numbers of the triggers that occur (so that
+    a term whose triggers are absent is not looked up) and of the groups they satisfy."""
 
     def __init__(self, patterns: set[Trigger], groups: Groups) -> None:
-        self.groups = groups.by_trigger()
-        self._groups_of = self.groups.get
+        satisfies = groups.by_trigger()
         self.automaton = ahocorasick.Automaton()
-        for pattern in patterns | self.groups.keys():
-            self.automaton.add_word(pattern, pattern)
+        for pattern in patterns | satisfies.keys():
+            numbers = {number(pattern), *satisfies.get(pattern, ())}
+            self.automaton.add_word(pattern, tuple(numbers))
         self.empty = not len(self.automaton)
         if not self.empty:
             self.automaton.make_automaton()
 
-    def scan(self, scan: str) -> tuple[frozenset[Trigger], set[int]]:
-        """(the triggers found in ``scan``, the numbers of the groups they satisfy)."""
+    def scan(self, scan: str) -> set[int]:
+        """The numbers of the triggers found in ``scan`` and of the groups they satisfy."""
         if self.empty:
-            return frozenset(), set()
-        present = frozenset(map(_second, self.automaton.iter(scan)))
-        return present, set(chain.from_iterable(map(self._groups_of, present, repeat(()))))
+            return set()
+        return set(chain.from_iterable(map(_second, self.automaton.iter(scan))))
 
 
 class TriggerIndex:

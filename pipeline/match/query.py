@@ -9,6 +9,7 @@ rules by it (``index.py``) so that an article only evaluates the rules it could 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -63,6 +64,23 @@ class Word:
         return self.text.casefold() + ("" if self.prefix else separator)
 
 
+_NUMBERS: dict[Trigger | frozenset[Trigger], int] = {}
+_NUMBERING = threading.Lock()
+
+
+def number(key: Trigger | frozenset[Trigger]) -> int:
+    """A number for a trigger or a group of triggers (a group of one is its trigger), the
+    same for the whole process: what a scan reports and what terms and the index check,
+    as small integers rather than strings. Numbers are never reused."""
+    if isinstance(key, frozenset) and len(key) == 1:
+        (key,) = key
+    found = _NUMBERS.get(key)
+    if found is None:
+        with _NUMBERING:
+            found = _NUMBERS.setdefault(key, len(_NUMBERS))
+    return found
+
+
 _SEPARATOR_CHARS = frozenset(SEPARATORS.values())
 MAX_ALTERNATIVES = 16
 
@@ -109,7 +127,7 @@ class Terms:
     def hits(self, doc: Document) -> list[Hit] | None:
         found: list[Hit] = []
         for name in self.fields:
-            if doc.present is not None and not doc.present.issuperset(self.needs[name]):
+            if doc.present is not None and not doc.present.issuperset(self.needed[name]):
                 continue
             field = doc.fields[name]
             if self.slop is None:
@@ -126,6 +144,11 @@ class Terms:
         """Field -> what must occur in its scan for a hit there: the phrase (up to its
         first prefix word), else each word."""
         return {name: self._needs(SEPARATORS[name]) for name in self.fields}
+
+    @cached_property
+    def needed(self) -> dict[str, frozenset[int]]:
+        """``needs`` as trigger numbers, which is what ``Document.present`` holds."""
+        return {name: frozenset(map(number, triggers)) for name, triggers in self.needs.items()}
 
     def _needs(self, separator: str) -> frozenset[Trigger]:
         if self.slop is not None or len(self.words) == 1:
