@@ -7,6 +7,7 @@ hold; ``loading.py`` reads a directory into one ``Config``. Any problem becomes 
 wirewatch reads files or the environment for settings: the loaded ``Config`` is passed in.
 """
 
+from ..errors import ConfigError
 from .loading import (
     default_config_dir,
     load_config,
@@ -52,6 +53,7 @@ __all__ = [
     "AlertsFile",
     "ChannelConfig",
     "Config",
+    "ConfigError",
     "ConsoleChannel",
     "DedupeSettings",
     "DeliverySettings",
