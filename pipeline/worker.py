@@ -22,7 +22,6 @@ import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from types import FrameType
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -41,7 +40,7 @@ from .alert import (
 )
 from .alert_times import with_time_to_alert
 from .concurrency import renewing
-from .config import Config
+from .config import Config, config_stamp
 from .errors import WirewatchError
 from .run import Pipeline, run_cycle
 
@@ -57,14 +56,6 @@ SCHEDULER_THREADS = POLL_JOBS + 6
 HEARTBEAT = timedelta(seconds=15)
 WORKER = worker_id()
 MISFIRE_GRACE = 60
-CONFIG_FILES = (
-    "feeds.yaml",
-    "rules.yaml",
-    "entities.yaml",
-    "eccns.yaml",
-    "alerts.yaml",
-    "settings.yaml",
-)
 
 
 def run_worker(
@@ -110,7 +101,9 @@ def run_worker(
             metrics_port, lambda: with_time_to_alert(pipeline.store, pipeline.clock())
         )
         log.info("metrics on http://127.0.0.1:%d/metrics and /healthz", metrics_port)
-    stamp = config_stamp(pipeline.config.directory)
+    # The stamp taken before the config was read: a file saved since (even while the
+    # worker was starting) is a change to reload.
+    stamp = pipeline.config.stamp or config_stamp(pipeline.config.directory)
     try:
         while not stop.wait(0.5):
             latest = config_stamp(pipeline.config.directory)
@@ -127,18 +120,6 @@ def run_worker(
         if server is not None:
             server.shutdown()
         log.info("worker stopped")
-
-
-def config_stamp(directory: Path) -> tuple[int, ...]:
-    """Modification times of the config files (0: absent); a few stat calls, cheap enough
-    for every turn of the main loop."""
-    stamps = []
-    for name in CONFIG_FILES:
-        try:
-            stamps.append((directory / name).stat().st_mtime_ns)
-        except OSError:
-            stamps.append(0)
-    return tuple(stamps)
 
 
 def _schedule_feeds(

@@ -122,3 +122,50 @@ def test_sighup_reload_keeps_last_valid_rules(
     assert process.returncode == 0
     rules = [json.loads(line)["rule"] for line in alerts.read_text().splitlines()]
     assert sorted(rules) == ["spuds", "stripes"]
+
+
+def test_a_rule_saved_while_the_worker_starts_is_picked_up(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    """A rules file saved after the config was read but before the worker's main loop
+    took its first look is a change too: the worker compares against the stamp taken
+    when the config was read, not against one taken once it was running (the gap in
+    which the desk's "save rule" was once lost on a busy machine)."""
+    import threading
+
+    import yaml
+
+    from pipeline.config import load_config
+    from pipeline.run import Pipeline
+    from pipeline.store import Store, make_engine, migrate
+    from pipeline.worker import run_worker
+
+    feed = http_server.add("/quiet.xml", rss([{"title": "Nothing", "guid": "n1"}]))
+    config_dir = write_config(
+        tmp_path / "config", feeds=[{"url": feed, "interval": "1h"}],
+        rules=[{"name": "spuds", "query": "potato*"}], fetch={"fetch_pages": False},
+    )  # fmt: skip
+    engine = make_engine(f"sqlite:///{tmp_path / 'wirewatch.db'}")
+    migrate(engine)
+    pipeline = Pipeline.build(load_config(config_dir), Store(engine), base_dir=tmp_path)
+    rules = config_dir / "rules.yaml"
+    rules.write_text(
+        yaml.safe_dump({"rules": [{"name": "spuds", "query": "potato*"},
+                                  {"name": "stripes", "query": "zebra*"}]})
+    )  # fmt: skip
+    later = rules.stat().st_mtime_ns + 1_000_000_000  # a change even on a coarse clock
+    os.utime(rules, ns=(later, later))
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=run_worker, args=(pipeline, stop, lambda: load_config(config_dir)), daemon=True
+    )
+    worker.start()
+    try:
+        assert _wait_for(
+            lambda: "stripes" in {rule.name for rule in pipeline.config.rules.rules}
+        ), "the rule saved while the worker was starting was never loaded"
+    finally:
+        stop.set()
+        worker.join(60)
+        pipeline.close()
+    assert not worker.is_alive()

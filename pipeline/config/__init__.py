@@ -9,6 +9,8 @@ wirewatch reads files or the environment for settings: the loaded ``Config`` is 
 
 from ..errors import ConfigError
 from .loading import (
+    CONFIG_FILES,
+    config_stamp,
     default_config_dir,
     load_config,
     load_entities,
@@ -49,6 +51,7 @@ from .schema import (
 
 __all__ = [
     "BUILTIN_RULES",
+    "CONFIG_FILES",
     "FEED_DISABLED_RULE",
     "AlertsFile",
     "ChannelConfig",
@@ -74,6 +77,7 @@ __all__ = [
     "UpdateSettings",
     "WebhookChannel",
     "WorkerSettings",
+    "config_stamp",
     "default_config_dir",
     "http_url",
     "load_config",

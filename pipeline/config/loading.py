@@ -46,13 +46,37 @@ def load_config(directory: str | os.PathLike[str] | None = None) -> Config:
     path = resolve_config_dir(directory)
     if not path.is_dir():
         raise ConfigError(f"{path}: config directory not found")
+    stamp = config_stamp(path)
     feeds = _load_file(path / "feeds.yaml", FeedsFile)
     rules = _load_file(path / "rules.yaml", RulesFile)
     alerts = _load_file(path / "alerts.yaml", AlertsFile)
     entities = load_entities(path)
     settings = load_settings(path)
     _check_routes(path / "alerts.yaml", alerts, rules)
-    return Config(path, feeds, rules, alerts, entities, settings)
+    return Config(path, feeds, rules, alerts, entities, settings, stamp)
+
+
+CONFIG_FILES = (
+    "feeds.yaml",
+    "rules.yaml",
+    "entities.yaml",
+    "eccns.yaml",
+    "alerts.yaml",
+    "settings.yaml",
+)
+"""The files whose change a running worker reloads."""
+
+
+def config_stamp(directory: Path) -> tuple[int, ...]:
+    """Modification times of the config files (0: absent); a few stat calls, cheap enough
+    for every turn of a worker's main loop."""
+    stamps = []
+    for name in CONFIG_FILES:
+        try:
+            stamps.append((directory / name).stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return tuple(stamps)
 
 
 def load_rules_file(path: str | os.PathLike[str]) -> RulesFile:

@@ -363,3 +363,6 @@ class Config:
     alerts: AlertsFile
     entities: EntitiesFile = field(default_factory=EntitiesFile)
     settings: SettingsFile = field(default_factory=SettingsFile)
+    stamp: tuple[int, ...] = ()
+    """The config files' modification times taken just before they were read
+    (``loading.config_stamp``): a file saved after that is a change to reload."""
