@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from .alert import Channel, build_channels
+from .clock import utcnow
 from .config import Config
 from .database import data_dir, installation_id
 from .extract import ExtractorPool
@@ -21,10 +22,6 @@ from .fetch import Fetcher
 from .kb.service import load_knowledge
 from .match import Annotator, Matcher, RuleSet
 from .store import Store
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

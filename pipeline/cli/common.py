@@ -14,12 +14,13 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from ..clock import utcnow as utcnow  # the commands' clock
 from ..errors import WirewatchError
 
 if TYPE_CHECKING:
@@ -149,10 +150,6 @@ def setup_logging(verbose: int, quiet: bool) -> None:
     noisy_loggers = ("httpx", "httpcore", "trafilatura", "htmldate", "courlan", "apscheduler")
     for noisy in (*noisy_loggers, "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def duration(value: str, option: str) -> timedelta:

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..clock import utcnow
 from ..display import plural, when
 from ..errors import BusyError, ConfigError
-from .common import Env, cutoff, echo_json, friendly_errors, setup_logging, utcnow
+from .common import Env, cutoff, echo_json, friendly_errors, setup_logging
 
 if TYPE_CHECKING:
     from ..run import CycleSummary

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..cli.common import Env, friendly_errors, utcnow
+from ..cli.common import Env, friendly_errors
+from ..clock import utcnow
 from .formats import short_list_name
 
 if TYPE_CHECKING:

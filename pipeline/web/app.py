@@ -17,9 +17,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
+from ..clock import utcnow
 from ..errors import WirewatchError
 from ..store import Store
-from .desk import HERE, Desk, utcnow
+from .desk import HERE, Desk
 from .routes import api, matches, rules, session, sources, stories
 from .security import Gate
 

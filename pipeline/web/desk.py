@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,16 +13,13 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from ..clock import utcnow
 from ..config import EntityConfig, RuleConfig, load_entities, load_rules_file
 from ..match import RuleSet
 from ..store import Store
 from .auth import Principal
 
 HERE = Path(__file__).parent
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
