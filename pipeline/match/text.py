@@ -107,7 +107,7 @@ class FieldText:
     def index(cls, raw: str, separator: str = SEPARATORS["text"]) -> FieldText:
         """One regular-expression pass cuts the text into words and the gaps between them:
         the words are what every article needs; the gaps are kept so that the character
-        offsets of the words (``spans``), which an article that matches needs for its
+        offsets of the words (``offsets``), which an article that matches needs for its
         highlights, cost no second pass over the text."""
         text = normalise(raw)
         pieces = _AROUND_WORDS.split(text)
