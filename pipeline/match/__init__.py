@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Protocol
 
 from ..config import EntityConfig, RuleConfig
@@ -20,7 +21,7 @@ from ..errors import ConfigError
 from ..types import Article, Match
 from .compiler import QuerySyntaxError, compile_aliases, compile_query
 from .evidence import highlight, score_hits
-from .index import Groups, Scanner, TriggerIndex
+from .index import Scanner, TriggerIndex
 from .lint import query_warnings
 from .query import Node
 from .text import Document
@@ -94,11 +95,16 @@ class RuleSet:
         self.annotator = annotator
         self.rules = tuple(rules)
         self.entities = tuple(entities)
-        groups = Groups()
-        self._rule_index = TriggerIndex([rule.node for rule in self.rules], groups)
-        self._entity_index = TriggerIndex([node for _, node in self.entities], groups)
+        self._rule_index = TriggerIndex([rule.node for rule in self.rules])
+        self._entity_index = TriggerIndex([node for _, node in self.entities])
         nodes = [rule.node for rule in self.rules] + [node for _, node in self.entities]
-        self._scanner = Scanner(set().union(*(node.patterns() for node in nodes)), groups)
+        self._scanner = Scanner(
+            chain(
+                self._rule_index.triggers,
+                self._entity_index.triggers,
+                *(node.patterns() for node in nodes),
+            )
+        )
 
     @classmethod
     def from_config(
@@ -123,19 +129,19 @@ class RuleSet:
 
     def analyse(self, article: Article) -> Analysis:
         fields = Document.of(article).fields
-        satisfied = self._scanner.scan(Document(fields).scan())
-        doc = Document(fields, satisfied)
+        present = self._scanner.scan(Document(fields).scan())
+        doc = Document(fields, present)
         if self.annotator is not None:
             self.annotator.annotate(doc)
-        analysis = Analysis(self._matches(doc, satisfied), self._entities(doc, satisfied))
+        analysis = Analysis(self._matches(doc, present), self._entities(doc, present))
         return analysis if self.annotator is None else self.annotator.enrich(doc, analysis)
 
     def match(self, article: Article) -> list[Match]:
         return list(self.analyse(article).matches)
 
-    def _matches(self, doc: Document, satisfied: set[int]) -> tuple[Match, ...]:
+    def _matches(self, doc: Document, present: set[int]) -> tuple[Match, ...]:
         found = []
-        for number in self._rule_index.candidates(satisfied):
+        for number in self._rule_index.candidates(present):
             rule = self.rules[number]
             hits = rule.node.hits(doc)
             if not hits:
@@ -154,9 +160,9 @@ class RuleSet:
             )
         return tuple(found)
 
-    def _entities(self, doc: Document, satisfied: set[int]) -> tuple[str, ...]:
+    def _entities(self, doc: Document, present: set[int]) -> tuple[str, ...]:
         return tuple(
             self.entities[number][0]
-            for number in self._entity_index.candidates(satisfied)
+            for number in self._entity_index.candidates(present)
             if self.entities[number][1].hits(doc)
         )

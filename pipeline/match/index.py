@@ -2,19 +2,19 @@
 
 Every node can say what text must occur for it to match, per branch of its ORs
 (``Node.alternatives``): ways, each a list of groups of triggers, where a group is
-satisfied when any one of its triggers occurs (``query.Trigger``). Triggers and groups
-are known by number (``query.number``); ``Scanner`` finds, in one Aho-Corasick pass over an
-article's ``Document.scan()``, which groups are satisfied; ``TriggerIndex`` turns those
-numbers into the few items worth evaluating. All per-article steps are set operations
-done in C, plus one step per way whose two most selective groups both occur: the cost
-follows the article and what it could match, not the number of rules.
+satisfied when any one of its triggers occurs (``query.Trigger``). Triggers are known by
+number (``query.number``). ``Scanner`` finds, in one Aho-Corasick pass over an article's
+``Document.scan()``, which triggers occur; ``TriggerIndex`` turns those numbers into the
+few items worth evaluating. The per-article steps are set operations done in C, plus one
+step per trigger that can open a way needing several groups: the cost follows the
+article and what it could match, not the number of rules.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from itertools import chain
+from collections.abc import Iterable, Sequence
+from itertools import chain, product
 from operator import itemgetter
 
 import ahocorasick
@@ -22,95 +22,101 @@ import ahocorasick
 from .query import Node, Trigger, is_prefix, number
 
 Group = frozenset[Trigger]
+Rest = tuple[frozenset[int], ...]
+"""The groups of a way beyond its two most selective, as trigger numbers."""
 
-
-class Groups:
-    """The groups of triggers that the indexes of one rule set use."""
-
-    def __init__(self) -> None:
-        self.groups: set[Group] = set()
-
-    def number(self, group: Group) -> int:
-        self.groups.add(group)
-        return number(group)
-
-    def by_trigger(self) -> dict[Trigger, set[int]]:
-        """Trigger -> the numbers of the groups it satisfies."""
-        found: dict[Trigger, set[int]] = defaultdict(set)
-        for group in self.groups:
-            for trigger in group:
-                found[trigger].add(number(group))
-        return found
+MAX_PAIRS = 64
+"""A way is filed under every pair (trigger of its most selective group, trigger of the
+second); past this many pairs, under the first group's triggers alone (second ``ANY``)."""
+ANY = -1
 
 
 class Scanner:
     """One automaton over every trigger of every rule and entity: a single pass over an
-    article's ``Document.scan()`` gives the numbers of the triggers that occur (so that
-    a term whose triggers are absent is not looked up) and of the groups they satisfy."""
+    article's ``Document.scan()`` gives the numbers of the triggers that occur."""
 
-    def __init__(self, patterns: set[Trigger], groups: Groups) -> None:
-        satisfies = groups.by_trigger()
+    def __init__(self, triggers: Iterable[Trigger]) -> None:
         self.automaton = ahocorasick.Automaton()
-        for pattern in patterns | satisfies.keys():
-            numbers = {number(pattern), *satisfies.get(pattern, ())}
-            self.automaton.add_word(pattern, tuple(numbers))
+        for trigger in set(triggers):
+            self.automaton.add_word(trigger, number(trigger))
         self.empty = not len(self.automaton)
         if not self.empty:
             self.automaton.make_automaton()
 
     def scan(self, scan: str) -> set[int]:
-        """The numbers of the triggers found in ``scan`` and of the groups they satisfy."""
+        """The numbers of the triggers found in ``scan``."""
         if self.empty:
             return set()
-        return set(chain.from_iterable(map(_second, self.automaton.iter(scan))))
+        return set(map(_second, self.automaton.iter(scan)))
 
 
 class TriggerIndex:
-    """The items (rules or entities) that could match, given the satisfied groups.
+    """The items (rules or entities) that could match, given the triggers that occur.
 
-    A way that needs one group is found by that group's number alone; a way that needs
-    several is filed under its two most selective groups and kept when both are
-    satisfied and its other groups are a subset of the satisfied ones. Items with a way
-    that needs nothing known (only NOT, or a knowledge-base lookup) are always kept."""
+    A way that needs one group is filed under each trigger of that group. A way that
+    needs several is filed under each pair of triggers from its two most selective groups,
+    and kept when both occur and each of its other groups has a trigger that occurs.
+    Items with a way that needs nothing known (only NOT, or a knowledge-base lookup) are
+    always kept."""
 
-    def __init__(self, nodes: Sequence[Node], groups: Groups) -> None:
+    def __init__(self, nodes: Sequence[Node]) -> None:
         single: dict[int, set[int]] = defaultdict(set)
-        multi: dict[int, dict[int, set[tuple[int, frozenset[int]]]]] = defaultdict(
-            lambda: defaultdict(set)
-        )
+        multi: dict[int, dict[int, set[tuple[int, Rest]]]] = defaultdict(lambda: defaultdict(set))
         self.always: list[int] = []
+        self.triggers: set[Trigger] = set()
+        """Every trigger the index files under (the scan must look for them all)."""
         for item, node in enumerate(nodes):
             ways = node.alternatives()
             if not all(ways):
                 self.always.append(item)
                 continue
             for way in ways:
-                first, *others = [groups.number(g) for g in sorted(set(way), key=_breadth)]
-                if others:
-                    multi[first][others[0]].add((item, frozenset(others[1:])))
+                first, *others = sorted(set(way), key=_breadth)
+                self.triggers.update(first, *others)
+                if not others:
+                    for trigger in first:
+                        single[number(trigger)].add(item)
+                    continue
+                second = others[0]
+                if len(first) * len(second) > MAX_PAIRS:
+                    pairs, rest = product(first, [None]), _numbered(others)
                 else:
-                    single[first].add(item)
-        self.single = {first: tuple(items) for first, items in single.items()}
-        """Group -> items with a way that needs only that group."""
+                    pairs, rest = product(first, second), _numbered(others[1:])
+                for one, two in pairs:
+                    multi[number(one)][ANY if two is None else number(two)].add((item, rest))
+        self.single = {trigger: tuple(items) for trigger, items in single.items()}
+        """Trigger -> items with a way that needs only a group it belongs to."""
         self.multi = {
             first: {second: tuple(entries) for second, entries in pairs.items()}
             for first, pairs in multi.items()
         }
-        """Most selective group -> second most selective -> (item, the other groups)."""
+        """Trigger of the most selective group -> trigger of the second (or ``ANY``) ->
+        (item, the other groups)."""
+        self.seconds = {first: frozenset(pairs) for first, pairs in self.multi.items()}
         self._single_keys = frozenset(self.single)
         self._multi_keys = frozenset(self.multi)
 
-    def candidates(self, satisfied: set[int]) -> list[int]:
+    def candidates(self, present: set[int]) -> list[int]:
         found = set(self.always)
-        found.update(
-            chain.from_iterable(map(self.single.__getitem__, self._single_keys & satisfied))
-        )
-        multi = self.multi
-        for first in self._multi_keys & satisfied:
-            pairs = multi[first]
-            for second in pairs.keys() & satisfied:
-                found.update([item for item, others in pairs[second] if others <= satisfied])
+        found.update(chain.from_iterable(map(self.single.__getitem__, self._single_keys & present)))
+        for first in self._multi_keys & present:
+            pairs = self.multi[first]
+            seconds = self.seconds[first]
+            if ANY in seconds:
+                found.update(_complete(pairs[ANY], present))
+            if not present.isdisjoint(seconds):
+                for second in seconds & present:
+                    found.update(_complete(pairs[second], present))
         return sorted(found)
+
+
+def _complete(entries: Iterable[tuple[int, Rest]], present: set[int]) -> list[int]:
+    """The items whose other groups each have a trigger in ``present``."""
+    return [item for item, rest in entries if all(not present.isdisjoint(group) for group in rest)]
+
+
+def _numbered(groups: Iterable[Group]) -> Rest:
+    return tuple(frozenset(map(number, group)) for group in groups)
 
 
 _second = itemgetter(1)

@@ -64,20 +64,18 @@ class Word:
         return self.text.casefold() + ("" if self.prefix else separator)
 
 
-_NUMBERS: dict[Trigger | frozenset[Trigger], int] = {}
+_NUMBERS: dict[Trigger, int] = {}
 _NUMBERING = threading.Lock()
 
 
-def number(key: Trigger | frozenset[Trigger]) -> int:
-    """A number for a trigger or a group of triggers (a group of one is its trigger), the
-    same for the whole process: what a scan reports and what terms and the index check,
-    as small integers rather than strings. Numbers are never reused."""
-    if isinstance(key, frozenset) and len(key) == 1:
-        (key,) = key
-    found = _NUMBERS.get(key)
+def number(trigger: Trigger) -> int:
+    """A number for a trigger, the same for the whole process: what a scan reports and
+    what terms and the index check, as small integers rather than strings. Numbers are
+    never reused."""
+    found = _NUMBERS.get(trigger)
     if found is None:
         with _NUMBERING:
-            found = _NUMBERS.setdefault(key, len(_NUMBERS))
+            found = _NUMBERS.setdefault(trigger, len(_NUMBERS))
     return found
 
 

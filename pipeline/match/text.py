@@ -194,8 +194,7 @@ class Document:
     fields: dict[str, FieldText]
     present: set[int] | None = None
     """What a scan of ``scan()`` found, when one was made: the numbers (``query.number``)
-    of every trigger that occurs and of every group those satisfy. ``None``: unknown,
-    every term is looked up."""
+    of the triggers that occur. ``None``: unknown, every term is looked up."""
     annotations: dict[str, list] = field(default_factory=dict, compare=False)  # type: ignore[type-arg]
     """What an annotator found beyond words (the knowledge base's listed parties)."""
 
