@@ -20,73 +20,90 @@ def score_hits(hits: Iterable[Hit]) -> float:
     """Title hits weigh 3, hits in the lede 1, deeper hits 0.5; phrases and proximity
     x1.5; each distinct term counts at most ``TERM_CAP`` so repetition cannot dominate."""
     per_term: dict[str, float] = {}
-    for hit in set(hits):
-        if hit.field == "title":
+    for field, start, _, term, weight in set(hits):
+        if field == "title":
             base = TITLE_WEIGHT
-        elif hit.field == "text" and hit.start >= LEDE_WORDS:
+        elif field == "text" and start >= LEDE_WORDS:
             base = DEEP_WEIGHT
         else:
             base = 1.0
-        per_term[hit.term] = per_term.get(hit.term, 0.0) + base * hit.weight
+        per_term[term] = per_term.get(term, 0.0) + base * weight
     return round(sum(min(value, TERM_CAP) for value in per_term.values()), 2)
 
 
 def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
     """The title (if hit) and the sentences with the most distinct terms, terms in **bold**."""
+    title_hits, by_sentence = _grouped(doc.fields["text"], hits)
     snippets: list[str] = []
-    title_hits = [hit for hit in hits if hit.field == "title"]
     if title_hits:
         title = doc.fields["title"]
         snippets.append(_mark(title, 0, len(title.text), title_hits))
-    text = doc.fields["text"]
-    ranked = [
-        (-len({h.term for h in inside}), start, end, inside)
-        for (start, end), inside in _by_sentence(text, hits).items()
-    ]
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    room = MAX_HIGHLIGHTS - len(snippets)
-    for _, start, end, inside in sorted(ranked[:room], key=lambda r: r[1]):
-        snippets.append(_mark(text, start, end, inside))
+    if by_sentence:
+        text = doc.fields["text"]
+        sentences = text.sentences()
+        for number in _best(by_sentence, MAX_HIGHLIGHTS - len(snippets)):
+            start, end = sentences[number]
+            snippets.append(_mark(text, start, end, by_sentence[number]))
     return tuple(snippets)
 
 
-def _by_sentence(text: FieldText, hits: Sequence[Hit]) -> dict[tuple[int, int], list[Hit]]:
-    """The text's hits grouped by the sentence they start in (a binary search each, by
-    word number: no character offsets needed)."""
-    sentences = text.sentences()
-    firsts = text.sentence_words()
-    grouped: dict[tuple[int, int], list[Hit]] = {}
+def _grouped(text: FieldText, hits: Sequence[Hit]) -> tuple[list[Hit], dict[int, list[Hit]]]:
+    """The title's hits, and the text's by the number of the sentence they start in (a
+    binary search each, by word number: no character offsets needed)."""
+    title_hits: list[Hit] = []
+    by_sentence: dict[int, list[Hit]] = {}
+    firsts: list[int] | None = None
     for hit in hits:
-        if hit.field != "text":
-            continue
-        number = bisect.bisect_right(firsts, hit.start) - 1
-        if number >= 0:
-            grouped.setdefault(sentences[number], []).append(hit)
-    return grouped
+        if hit.field == "title":
+            title_hits.append(hit)
+        elif hit.field == "text":
+            if firsts is None:
+                firsts = text.sentence_words()
+            number = bisect.bisect_right(firsts, hit.start) - 1
+            if number >= 0:
+                by_sentence.setdefault(number, []).append(hit)
+    return title_hits, by_sentence
+
+
+def _best(by_sentence: dict[int, list[Hit]], room: int) -> list[int]:
+    """The ``room`` sentences with the most distinct terms (the earlier on a tie), in
+    text order."""
+    if len(by_sentence) <= room:
+        return sorted(by_sentence)
+    ranked = sorted((-len({hit.term for hit in inside}), n) for n, inside in by_sentence.items())
+    return sorted(number for _, number in ranked[:room])
 
 
 def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:
     """``field.text[start:end]`` with each hit wrapped in ``**``, trimmed around the hits."""
-    offsets = field.offsets
-    ranges = sorted({(offsets[2 * h.start], offsets[2 * h.end + 1]) for h in hits})
-    merged: list[list[int]] = []
-    for lo, hi in ranges:
-        if merged and lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
+    merged = _merged_ranges(field.offsets, hits)
     lead = tail = ""
     if end - start > SNIPPET_CHARS:
         first = max(start, merged[0][0] - SNIPPET_CHARS // 3)
         last = min(end, first + SNIPPET_CHARS)
         lead, tail = ("…" if first > start else ""), ("…" if last < end else "")
         start, end = first, last
+    text = field.text
     pieces, cursor = [], start
     for lo, hi in merged:
         if lo < start or hi > end:
             continue
-        pieces.append(field.text[cursor:lo])
-        pieces.append(f"**{field.text[lo:hi]}**")
+        pieces.append(text[cursor:lo])
+        pieces.append(f"**{text[lo:hi]}**")
         cursor = hi
-    pieces.append(field.text[cursor:end])
+    pieces.append(text[cursor:end])
     return lead + " ".join("".join(pieces).split()) + tail
+
+
+def _merged_ranges(offsets: list[int], hits: Sequence[Hit]) -> list[list[int]]:
+    """The hits' character ranges, in order, overlapping ones merged."""
+    if len(hits) == 1:
+        (hit,) = hits
+        return [[offsets[2 * hit.start], offsets[2 * hit.end + 1]]]
+    merged: list[list[int]] = []
+    for lo, hi in sorted({(offsets[2 * h.start], offsets[2 * h.end + 1]) for h in hits}):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return merged

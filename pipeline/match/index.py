@@ -61,7 +61,8 @@ class TriggerIndex:
 
     def __init__(self, nodes: Sequence[Node]) -> None:
         single: dict[int, set[int]] = defaultdict(set)
-        multi: dict[int, dict[int, set[tuple[int, Rest]]]] = defaultdict(lambda: defaultdict(set))
+        loose: dict[int, set[Entry]] = defaultdict(set)
+        paired: dict[int, dict[int, set[Entry]]] = defaultdict(lambda: defaultdict(set))
         self.always: list[int] = []
         self.triggers: set[Trigger] = set()
         """Every trigger the index files under (the scan must look for them all)."""
@@ -76,41 +77,60 @@ class TriggerIndex:
                 if not others:
                     for trigger in first:
                         single[number(trigger)].add(item)
-                    continue
-                second = others[0]
-                if len(first) * len(second) > MAX_PAIRS:
-                    pairs, rest = product(first, [None]), _numbered(others)
+                elif len(first) * len(others[0]) > MAX_PAIRS:
+                    for trigger in first:
+                        loose[number(trigger)].add((item, _numbered(others)))
                 else:
-                    pairs, rest = product(first, second), _numbered(others[1:])
-                for one, two in pairs:
-                    multi[number(one)][ANY if two is None else number(two)].add((item, rest))
+                    for one, two in product(first, others[0]):
+                        paired[number(one)][number(two)].add((item, _numbered(others[1:])))
         self.single = {trigger: tuple(items) for trigger, items in single.items()}
         """Trigger -> items with a way that needs only a group it belongs to."""
-        self.multi = {
-            first: {second: tuple(entries) for second, entries in pairs.items()}
-            for first, pairs in multi.items()
+        self.loose = {trigger: _split(entries) for trigger, entries in loose.items()}
+        """Trigger -> items with a way whose first group it belongs to, too broad to pair."""
+        self.paired = {
+            first: (frozenset(seconds), {two: _split(entries) for two, entries in seconds.items()})
+            for first, seconds in paired.items()
         }
-        """Trigger of the most selective group -> trigger of the second (or ``ANY``) ->
-        (item, the other groups)."""
-        self.seconds = {first: frozenset(pairs) for first, pairs in self.multi.items()}
+        """Trigger of a way's most selective group -> (the triggers of its second group,
+        and for each of those the items)."""
         self._single_keys = frozenset(self.single)
-        self._multi_keys = frozenset(self.multi)
+        self._loose_keys = frozenset(self.loose)
+        self._paired_keys = frozenset(self.paired)
 
     def candidates(self, present: set[int]) -> list[int]:
         found = set(self.always)
         found.update(chain.from_iterable(map(self.single.__getitem__, self._single_keys & present)))
-        for first in self._multi_keys & present:
-            pairs = self.multi[first]
-            seconds = self.seconds[first]
-            if ANY in seconds:
-                found.update(_complete(pairs[ANY], present))
+        for first in self._loose_keys & present:
+            _add(found, self.loose[first], present)
+        paired = self.paired
+        for first in self._paired_keys & present:
+            seconds, items = paired[first]
             if not present.isdisjoint(seconds):
                 for second in seconds & present:
-                    found.update(_complete(pairs[second], present))
+                    _add(found, items[second], present)
         return sorted(found)
 
 
-def _complete(entries: Iterable[tuple[int, Rest]], present: set[int]) -> list[int]:
+Entry = tuple[int, "Rest"]
+"""An item and the groups its way needs beyond the ones it is filed under."""
+
+
+def _split(entries: Iterable[Entry]) -> tuple[tuple[int, ...], tuple[Entry, ...]]:
+    """(items that need nothing more, entries with other groups to check)."""
+    entries = list(entries)
+    return tuple(item for item, rest in entries if not rest), tuple(e for e in entries if e[1])
+
+
+def _add(
+    found: set[int], split: tuple[tuple[int, ...], tuple[Entry, ...]], present: set[int]
+) -> None:
+    bare, checked = split
+    found.update(bare)
+    if checked:
+        found.update(_complete(checked, present))
+
+
+def _complete(entries: Iterable[Entry], present: set[int]) -> list[int]:
     """The items whose other groups each have a trigger in ``present``."""
     return [item for item, rest in entries if all(not present.isdisjoint(group) for group in rest)]
 
