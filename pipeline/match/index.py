@@ -37,7 +37,7 @@ class Scanner:
 
     def __init__(self, triggers: Iterable[Trigger]) -> None:
         self.automaton = ahocorasick.Automaton()
-        for trigger in set(triggers):
+        for trigger in sorted(set(triggers)):
             self.automaton.add_word(trigger, number(trigger))
         self.empty = not len(self.automaton)
         if not self.empty:

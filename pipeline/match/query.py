@@ -54,7 +54,12 @@ class Word:
         return cls(text if sensitive else text.casefold(), prefix, sensitive)
 
     def positions(self, field: FieldText) -> list[int]:
-        return field.positions(self.text, prefix=self.prefix, case_sensitive=self.case_sensitive)
+        return field.lookup(self.key)
+
+    @cached_property
+    def key(self) -> tuple[str, bool, bool]:
+        """What ``FieldText.lookup`` takes."""
+        return (self.text, self.prefix, self.case_sensitive)
 
     def trigger(self, separator: str) -> Trigger:
         return separator + self.pattern(separator)
@@ -124,14 +129,10 @@ class Terms:
 
     def hits(self, doc: Document) -> list[Hit] | None:
         found: list[Hit] = []
-        for name in self.fields:
-            if doc.present is not None and not doc.present.issuperset(self.needed[name]):
-                continue
-            field = doc.fields[name]
-            if self.slop is None:
-                found.extend(self._sequence_hits(name, field))
-            else:
-                found.extend(self._window_hits(name, field))
+        present = doc.present
+        for name, needed in self._needed_in_order:
+            if present is None or present.issuperset(needed):
+                found.extend(self._hits_in(name, doc.fields[name]))
         return found or None
 
     def positive(self) -> bool:
@@ -147,6 +148,10 @@ class Terms:
     def needed(self) -> dict[str, frozenset[int]]:
         """``needs`` as trigger numbers, which is what ``Document.present`` holds."""
         return {name: frozenset(map(number, triggers)) for name, triggers in self.needs.items()}
+
+    @cached_property
+    def _needed_in_order(self) -> tuple[tuple[str, frozenset[int]], ...]:
+        return tuple(self.needed.items())
 
     def _needs(self, separator: str) -> frozenset[Trigger]:
         if self.slop is not None or len(self.words) == 1:
@@ -177,15 +182,16 @@ class Terms:
     def patterns(self) -> set[Trigger]:
         return set().union(*self.needs.values())
 
-    def _sequence_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
-        first, *rest = self.words
-        if not rest:
-            return [Hit(name, p, p, self.label) for p in first.positions(field)]
-        return self._phrase_hits(name, field, first, rest)
+    def _hits_in(self, name: str, field: FieldText) -> Iterable[Hit]:
+        if self.slop is not None:
+            return self._window_hits(name, field)
+        if len(self.words) == 1:
+            label = self.label
+            return [Hit(name, p, p, label) for p in self.words[0].positions(field)]
+        return self._phrase_hits(name, field)
 
-    def _phrase_hits(
-        self, name: str, field: FieldText, first: Word, rest: list[Word]
-    ) -> Iterable[Hit]:
+    def _phrase_hits(self, name: str, field: FieldText) -> Iterable[Hit]:
+        first, *rest = self.words
         tails = [set(word.positions(field)) for word in rest]
         for start in first.positions(field):
             if all(start + offset + 1 in tail for offset, tail in enumerate(tails)):
@@ -200,10 +206,14 @@ class Terms:
 
     def _distinct_positions(self, field: FieldText) -> list[tuple[list[int], int]]:
         """(positions, how many occurrences are needed) for each distinct query word."""
-        needed: dict[Word, int] = {}
+        return [(word.positions(field), count) for word, count in self._distinct_words]
+
+    @cached_property
+    def _distinct_words(self) -> tuple[tuple[Word, int], ...]:
+        counts: dict[Word, int] = {}
         for word in self.words:
-            needed[word] = needed.get(word, 0) + 1
-        return [(word.positions(field), count) for word, count in needed.items()]
+            counts[word] = counts.get(word, 0) + 1
+        return tuple(counts.items())
 
 
 @dataclass(frozen=True)

@@ -138,9 +138,13 @@ class FieldText:
         Found with ``str.find`` in ``scan``; a word's number is the count of separators
         before it. No word -> positions index is built: an article is asked about a
         few dozen words at most, and most articles about none."""
-        key = (word, prefix, case_sensitive)
+        return self.lookup((word, prefix, case_sensitive))
+
+    def lookup(self, key: tuple[str, bool, bool]) -> list[int]:
+        """``positions`` by one key, (word, prefix, case_sensitive); computed once."""
         found = self._positions.get(key)
         if found is None:
+            word, prefix, case_sensitive = key
             found = self._find(word, prefix)
             if case_sensitive:
                 words = self.words
