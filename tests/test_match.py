@@ -219,6 +219,19 @@ def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, te
         assert match.score == scores[match.rule], "the scan's shortcuts lose no evidence"
 
 
+def test_a_way_with_two_broad_groups_is_filed_under_its_first_group_alone() -> None:
+    """Past ``MAX_PAIRS`` pairs of triggers, a way is filed under each trigger of its most
+    selective group, and its other groups are checked when it is looked up."""
+    either = " OR ".join(f"alpha{i}" for i in range(5))
+    other = " OR ".join(f"beta{i}" for i in range(5))
+    ruleset = RuleSet.from_config([RuleConfig(name="broad", query=f"({either}) AND ({other})")])
+    assert ruleset._rule_index.loose, "ten triggers a side make 100 pairs: too broad to pair"
+    assert [m.rule for m in ruleset.match(article("alpha3 news", "beta4 today"))] == ["broad"]
+    assert [m.rule for m in ruleset.match(article("", "beta0 and alpha0"))] == ["broad"]
+    assert ruleset.match(article("alpha3 news", "nothing else")) == []
+    assert ruleset.match(article("", "beta1 alone")) == []
+
+
 def test_proximity_finds_any_window_holding_all_words() -> None:
     """Issue 11: the window was built around the first word's nearest neighbours, so a
     nearer-but-wrong occurrence of one word hid a valid window using a farther one."""
