@@ -23,12 +23,11 @@ from .query import Node, Trigger, is_prefix, number
 
 Group = frozenset[Trigger]
 Rest = tuple[frozenset[int], ...]
-"""The groups of a way beyond its two most selective, as trigger numbers."""
+"""The groups of a way beyond those it is filed under, as trigger numbers."""
 
 MAX_PAIRS = 64
 """A way is filed under every pair (trigger of its most selective group, trigger of the
-second); past this many pairs, under the first group's triggers alone (second ``ANY``)."""
-ANY = -1
+second); past this many pairs, under the first group's triggers alone (``loose``)."""
 
 
 class Scanner:
@@ -37,7 +36,7 @@ class Scanner:
 
     def __init__(self, triggers: Iterable[Trigger]) -> None:
         self.automaton = ahocorasick.Automaton()
-        for trigger in sorted(set(triggers)):
+        for trigger in sorted(set(triggers)):  # each field's patterns together in memory
             self.automaton.add_word(trigger, number(trigger))
         self.empty = not len(self.automaton)
         if not self.empty:
