@@ -5,9 +5,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import yaml
+
+from pipeline.config import load_config
+from pipeline.run import Pipeline
+from pipeline.store import Store, make_engine, migrate
+from pipeline.worker import run_worker
 from tests.conftest import ROOT, Cli, LocalServer, rss, write_config
 
 
@@ -131,15 +138,6 @@ def test_a_rule_saved_while_the_worker_starts_is_picked_up(
     took its first look is a change too: the worker compares against the stamp taken
     when the config was read, not against one taken once it was running (the gap in
     which the desk's "save rule" was once lost on a busy machine)."""
-    import threading
-
-    import yaml
-
-    from pipeline.config import load_config
-    from pipeline.run import Pipeline
-    from pipeline.store import Store, make_engine, migrate
-    from pipeline.worker import run_worker
-
     feed = http_server.add("/quiet.xml", rss([{"title": "Nothing", "guid": "n1"}]))
     config_dir = write_config(
         tmp_path / "config", feeds=[{"url": feed, "interval": "1h"}],

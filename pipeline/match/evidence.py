@@ -48,8 +48,9 @@ def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
 
 
 def _grouped(text: FieldText, hits: Sequence[Hit]) -> tuple[list[Hit], dict[int, list[Hit]]]:
-    """The title's hits, and the text's by the number of the sentence they start in (a
-    binary search each, by word number: no character offsets needed)."""
+    """The title's hits, and the text's by the number of the sentence they start in: a
+    binary search each, by word number, in the sentences' first words (computed once per
+    article, and only when the text has a hit)."""
     title_hits: list[Hit] = []
     by_sentence: dict[int, list[Hit]] = {}
     firsts: list[int] | None = None

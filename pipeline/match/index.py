@@ -24,6 +24,10 @@ from .query import Node, Trigger, is_prefix, number
 Group = frozenset[Trigger]
 Rest = tuple[frozenset[int], ...]
 """The groups of a way beyond those it is filed under, as trigger numbers."""
+Entry = tuple[int, Rest]
+"""An item and the groups its way needs beyond the ones it is filed under."""
+Split = tuple[tuple[int, ...], tuple[Entry, ...]]
+"""Entries as (items that need nothing more, entries with other groups to check)."""
 
 MAX_PAIRS = 64
 """A way is filed under every pair (trigger of its most selective group, trigger of the
@@ -77,11 +81,13 @@ class TriggerIndex:
                     for trigger in first:
                         single[number(trigger)].add(item)
                 elif len(first) * len(others[0]) > MAX_PAIRS:
+                    entry = (item, _numbered(others))
                     for trigger in first:
-                        loose[number(trigger)].add((item, _numbered(others)))
+                        loose[number(trigger)].add(entry)
                 else:
+                    entry = (item, _numbered(others[1:]))
                     for one, two in product(first, others[0]):
-                        paired[number(one)][number(two)].add((item, _numbered(others[1:])))
+                        paired[number(one)][number(two)].add(entry)
         self.single = {trigger: tuple(items) for trigger, items in single.items()}
         """Trigger -> items with a way that needs only a group it belongs to."""
         self.loose = {trigger: _split(entries) for trigger, entries in loose.items()}
@@ -110,19 +116,12 @@ class TriggerIndex:
         return sorted(found)
 
 
-Entry = tuple[int, "Rest"]
-"""An item and the groups its way needs beyond the ones it is filed under."""
-
-
-def _split(entries: Iterable[Entry]) -> tuple[tuple[int, ...], tuple[Entry, ...]]:
-    """(items that need nothing more, entries with other groups to check)."""
+def _split(entries: Iterable[Entry]) -> Split:
     entries = list(entries)
     return tuple(item for item, rest in entries if not rest), tuple(e for e in entries if e[1])
 
 
-def _add(
-    found: set[int], split: tuple[tuple[int, ...], tuple[Entry, ...]], present: set[int]
-) -> None:
+def _add(found: set[int], split: Split, present: set[int]) -> None:
     bare, checked = split
     found.update(bare)
     if checked:
