@@ -4,7 +4,8 @@ from hypothesis import strategies as st
 
 from pipeline.config import EntityConfig, RuleConfig
 from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
-from pipeline.match.evidence import score_hits
+from pipeline.match.evidence import score_hits, weigh
+from pipeline.match.query import Hit
 from pipeline.types import Article
 
 
@@ -105,6 +106,16 @@ def test_title_hits_score_higher_than_deep_mentions() -> None:
     in_title = ruleset.match(article("New sanctions", "Officials spoke."))[0]
     deep = ruleset.match(article("Officials spoke", f"{filler} sanctions"))[0]
     assert in_title.score > deep.score
+
+
+def test_scores_cap_each_term_and_round_only_what_is_not_whole_quarters() -> None:
+    deep = [Hit("text", 200 + i, 200 + i, "chip") for i in range(12)]
+    phrase = Hit("title", 0, 1, "entity list", 1.5)
+    assert weigh([*deep, phrase]) == (5.0 + 4.5, ("chip", "entity list"))
+    assert weigh([phrase, phrase]) == (4.5, ("entity list",)), "the same hit counts once"
+    odd = [Hit("text", i, i, f"t{i}", 1.1) for i in range(3)]
+    assert sum(1.1 for _ in range(3)) != 3.3
+    assert weigh(odd)[0] == 3.3
 
 
 def test_min_score_filters() -> None:

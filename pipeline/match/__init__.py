@@ -20,7 +20,7 @@ from ..config import EntityConfig, RuleConfig
 from ..errors import ConfigError
 from ..types import Article, Match
 from .compiler import QuerySyntaxError, compile_aliases, compile_query
-from .evidence import highlight, score_hits
+from .evidence import highlight, weigh
 from .index import Scanner, TriggerIndex
 from .lint import query_warnings
 from .query import Node
@@ -146,14 +146,14 @@ class RuleSet:
             hits = rule.node.hits(doc)
             if not hits:
                 continue
-            score = score_hits(hits)
+            score, terms = weigh(hits)
             if score < rule.min_score:
                 continue
             found.append(
                 Match(
                     rule=rule.name,
                     score=score,
-                    terms=tuple(sorted({hit.term for hit in hits})),
+                    terms=terms,
                     highlights=highlight(doc, hits),
                     tags=rule.tags,
                 )

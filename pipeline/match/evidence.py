@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 
 from .query import Hit
 from .text import Document, FieldText
@@ -17,8 +18,16 @@ SNIPPET_CHARS = 280
 
 
 def score_hits(hits: Iterable[Hit]) -> float:
-    """Title hits weigh 3, hits in the lede 1, deeper hits 0.5; phrases and proximity
-    x1.5; each distinct term counts at most ``TERM_CAP`` so repetition cannot dominate."""
+    return weigh(hits)[0]
+
+
+def weigh(hits: Iterable[Hit]) -> tuple[float, tuple[str, ...]]:
+    """The score and the distinct terms hit, in order.
+
+    Title hits weigh 3, hits in the lede 1, deeper hits 0.5; phrases and proximity
+    x1.5; each distinct term counts at most ``TERM_CAP`` so repetition cannot dominate.
+    With these weights every score is a whole number of quarters, which a float holds
+    exactly: it is rounded to two decimals only when some other weight made it not."""
     per_term: dict[str, float] = {}
     for field, start, _, term, weight in set(hits):
         if field == "title":
@@ -28,7 +37,10 @@ def score_hits(hits: Iterable[Hit]) -> float:
         else:
             base = 1.0
         per_term[term] = per_term.get(term, 0.0) + base * weight
-    return round(sum(min(value, TERM_CAP) for value in per_term.values()), 2)
+    score = sum(map(min, per_term.values(), repeat(TERM_CAP)), 0.0)
+    if not (score * 4).is_integer():
+        score = round(score, 2)
+    return score, tuple(sorted(per_term))
 
 
 def highlight(doc: Document, hits: Sequence[Hit]) -> tuple[str, ...]:
