@@ -139,6 +139,25 @@ def test_match_records_terms_and_marked_highlights() -> None:
     assert match.highlights == ("Commerce added 12 **chip** firms to the **Entity List**.",)
 
 
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Chip  curbs\nwidened", "Intro.\n Officials said  the chip curbs widen. End."),
+        ("Chip\tcurbs widened", "Intro. Officials said the chip\tcurbs widen. End."),
+        ("Chip curbs\nwidened", "Intro.\n Officials said the chip curbs widen. End.\n"),
+        ("Chip curbs widened", "Intro. Officials said the chip curbs widen \u2014 \u00e9t\u00e9."),
+    ],
+)
+def test_highlights_are_single_spaced_whatever_the_text(title: str, text: str) -> None:
+    """Runs of whitespace become one space and none is left at the ends, whether the
+    field is single-spaced (only the ends to trim) or not."""
+    [match] = RuleSet.from_config([RuleConfig(name="r", query="chip")]).match(article(title, text))
+    assert match.highlights[0] == "**Chip** curbs widened"
+    assert match.highlights[1].startswith("Officials said the **chip** curbs widen")
+    for snippet in match.highlights:
+        assert " ".join(snippet.split()) == snippet
+
+
 @settings(max_examples=200, deadline=None)
 @given(title=st.text(), text=st.text())
 def test_matcher_never_raises_on_arbitrary_text(title: str, text: str) -> None:

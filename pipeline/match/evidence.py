@@ -105,7 +105,15 @@ def _mark(field: FieldText, start: int, end: int, hits: Sequence[Hit]) -> str:
         pieces.append(f"**{text[lo:hi]}**")
         cursor = hi
     pieces.append(text[cursor:end])
-    return lead + " ".join("".join(pieces).split()) + tail
+    return lead + _squashed("".join(pieces), field.single_spaced) + tail
+
+
+def _squashed(snippet: str, single_spaced: bool) -> str:
+    """Every run of whitespace one space, none at the ends. In a single-spaced field a
+    snippet without a line break (any sentence of the text) has only the ends to trim."""
+    if single_spaced and "\n" not in snippet:
+        return snippet.strip()
+    return " ".join(snippet.split())
 
 
 def _merged_ranges(offsets: list[int], hits: Sequence[Hit]) -> list[list[int]]:
