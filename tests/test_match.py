@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import EntityConfig, RuleConfig
 from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
-from pipeline.match.evidence import score_hits, weigh
+from pipeline.match.evidence import weigh
 from pipeline.match.query import Hit
 from pipeline.types import Article
 
@@ -244,7 +244,7 @@ def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, te
     doc = Document.of(doc_article)
     brute = {rule.name for rule in ruleset.rules if rule.node.hits(doc)}
     assert {m.rule for m in ruleset.match(doc_article)} == brute
-    scores = {r.name: score_hits(r.node.hits(doc) or []) for r in ruleset.rules}
+    scores = {r.name: weigh(r.node.hits(doc) or [])[0] for r in ruleset.rules}
     for match in ruleset.match(doc_article):
         assert match.score == scores[match.rule], "the scan's shortcuts lose no evidence"
 

@@ -17,10 +17,6 @@ MAX_HIGHLIGHTS = 3
 SNIPPET_CHARS = 280
 
 
-def score_hits(hits: Iterable[Hit]) -> float:
-    return weigh(hits)[0]
-
-
 def weigh(hits: Iterable[Hit]) -> tuple[float, tuple[str, ...]]:
     """The score and the distinct terms hit, in order.
 
