@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..clock import utcnow as utcnow  # the commands' clock
 from ..errors import WirewatchError
 
 if TYPE_CHECKING:

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..clock import utcnow
 from ..display import plural, when
 from ..errors import ConfigError, WirewatchError
-from .common import Env, duration, echo_json, friendly_errors, utcnow
+from .common import Env, duration, echo_json, friendly_errors
 
 if TYPE_CHECKING:
     from ..config import FeedConfig

@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..clock import utcnow
 from ..display import cut, plural, terminal_highlight, when
 from ..errors import ConfigError
-from .common import Env, cutoff, echo_json, friendly_errors, utcnow
+from .common import Env, cutoff, echo_json, friendly_errors
 
 if TYPE_CHECKING:
     from ..listing import MatchedStory, StoryLine

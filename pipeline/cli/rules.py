@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..clock import utcnow
 from ..display import plural, terminal_highlight
-from .common import Env, echo_json, friendly_errors, utcnow
+from .common import Env, echo_json, friendly_errors
 
 if TYPE_CHECKING:
     from ..match import RuleSet

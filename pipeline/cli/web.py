@@ -7,8 +7,9 @@ import sys
 
 import click
 
+from ..clock import utcnow
 from ..errors import ConfigError
-from .common import Env, friendly_errors, utcnow
+from .common import Env, friendly_errors
 
 ROLE_CHOICE = click.Choice(["admin", "analyst", "viewer"])
 
