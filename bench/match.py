@@ -41,8 +41,13 @@ ARTICLE_WORDS = 800
 ARTICLES = 1000
 
 
+def extraction_truth() -> Path:
+    """The extraction corpus's article bodies (read through ``CORPORA`` at call time)."""
+    return CORPORA / "extraction" / "ground-truth.json"
+
+
 def article_texts() -> list[str]:
-    truth = CORPORA / "extraction" / "ground-truth.json"
+    truth = extraction_truth()
     if truth.is_file():
         bodies = [item["articleBody"] for item in json.loads(truth.read_text()).values()]
     else:
@@ -154,7 +159,7 @@ def throughput() -> None:
     rng = random.Random(42)
     base = list(config.rules.rules)
     print(f"articles: {len(articles)} of {ARTICLE_WORDS} words")
-    if (CORPORA / "extraction" / "ground-truth.json").is_file():
+    if extraction_truth().is_file():
         calibration(texts)
     else:
         print("calibration skipped: it scans the extraction corpus, which is absent")
