@@ -4,6 +4,7 @@ from hypothesis import strategies as st
 
 from pipeline.config import EntityConfig, RuleConfig
 from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
+from pipeline.match import index as match_index
 from pipeline.match.evidence import weigh
 from pipeline.match.query import Hit
 from pipeline.types import Article
@@ -236,10 +237,18 @@ query = st.recursive(
         st.one_of(word, st.sampled_from(["the", "a", "h20", "chip", "25%", "$", "&", "U.S."])),
         max_size=30,
     ),
+    arrays=st.booleans(),
 )
-def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, text) -> None:
+def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, text, arrays) -> None:
+    """Both ways of finding pairs: the loop, and the flat arrays of large rule sets."""
     rules = [RuleConfig(name=f"r{i}", query=q) for i, q in enumerate(queries)]
-    ruleset = RuleSet.from_config(rules)
+    threshold = match_index.ARRAY_PAIRS
+    match_index.ARRAY_PAIRS = 0 if arrays else threshold
+    try:
+        ruleset = RuleSet.from_config(rules)
+    finally:
+        match_index.ARRAY_PAIRS = threshold
+    assert (ruleset._rule_index.arrays is not None) == arrays
     doc_article = article(" ".join(title), " ".join(text))
     doc = Document.of(doc_article)
     brute = {rule.name for rule in ruleset.rules if rule.node.hits(doc)}
@@ -247,6 +256,20 @@ def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, te
     scores = {r.name: weigh(r.node.hits(doc) or [])[0] for r in ruleset.rules}
     for match in ruleset.match(doc_article):
         assert match.score == scores[match.rule], "the scan's shortcuts lose no evidence"
+
+
+def test_pair_arrays_open_only_pairs_whose_two_triggers_occur() -> None:
+    entry = (7, ())
+    split = match_index._split([entry])
+    arrays = match_index.PairArrays(
+        {3: (frozenset({5, 9}), {5: split, 9: split}), 4: (frozenset({1}), {1: split})}
+    )
+    assert arrays.opened(set()) == []
+    assert arrays.opened({3}) == [], "a first trigger alone opens nothing"
+    assert arrays.opened({5, 9}) == [], "second triggers alone open nothing"
+    assert arrays.opened({3, 9}) == [split]
+    assert arrays.opened({3, 5, 9, 4, 1}) == [split, split, split]
+    assert arrays.opened({3, 5, 10_000}) == [split], "triggers numbered later are ignored"
 
 
 def test_a_way_with_two_broad_groups_is_filed_under_its_first_group_alone() -> None:
