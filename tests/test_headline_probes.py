@@ -1,9 +1,10 @@
 """The shipped watchlist on bare headlines (tests/data/headline_probes.jsonl).
 
-Headlines written for this project in five batches (docs/labelled-set.md, "Headline
+Headlines written for this project in six batches (docs/labelled-set.md, "Headline
 probes"): a headline alone, with no summary, is the hardest input the watchlist gets.
-Batches a-d were used to widen the rules; batch e was written before the last change and
-measured once, as the held-out figure. Runs through the real ``rules test --labels``.
+Each batch was written before any rule change made from it, measured once as it stood
+(its held-out figure, in docs/benchmarks.md), and then used to widen the rules; this test
+keeps what they taught. Runs through the real ``rules test --labels``.
 """
 
 import json
@@ -12,10 +13,10 @@ from pathlib import Path
 from tests.conftest import ROOT, Cli
 
 DATA = ROOT / "tests" / "data" / "headline_probes.jsonl"
-TUNING_RECALL = 0.95
-"""Measured 96/101 when the rules were last changed."""
-HELD_OUT_RECALL = 0.75
-"""Measured 22/29 on batch e (16/29 before the rules were widened)."""
+RECALL = 0.95
+"""Over all batches; measured 146/153 when the rules were last changed."""
+BATCH_RECALL = 0.8
+"""In each batch; the lowest measured was d's 14/17."""
 
 
 def _probes() -> list[dict]:
@@ -45,11 +46,11 @@ def test_headlines_alert_without_a_summary_and_near_misses_stay_quiet(
     assert report["false_positives"] == [], "a near miss alerted"
     missed = {item["id"] for item in report["false_negatives"] if item["rule"] is None}
     core = [p for p in probes if p["label"] == "core"]
-    tuning = [p["id"] for p in core if p["batch"] != "e"]
-    held_out = [p["id"] for p in core if p["batch"] == "e"]
-    assert len(tuning) >= 90 and len(held_out) >= 25
-    tuning_recall = 1 - len(missed.intersection(tuning)) / len(tuning)
-    held_out_recall = 1 - len(missed.intersection(held_out)) / len(held_out)
-    print(f"\nheadline probes: tuning recall {tuning_recall:.3f}, held-out {held_out_recall:.3f}")
-    assert tuning_recall >= TUNING_RECALL, sorted(missed.intersection(tuning))
-    assert held_out_recall >= HELD_OUT_RECALL, sorted(missed.intersection(held_out))
+    assert len(core) >= 150 and len({p["batch"] for p in core}) == 6
+    recall = 1 - len(missed) / len(core)
+    print(f"\nheadline probes: core recall {recall:.3f}; missed {sorted(missed)}")
+    assert recall >= RECALL, sorted(missed)
+    for batch in sorted({p["batch"] for p in core}):
+        ids = [p["id"] for p in core if p["batch"] == batch]
+        batch_recall = 1 - len(missed.intersection(ids)) / len(ids)
+        assert batch_recall >= BATCH_RECALL, (batch, sorted(missed.intersection(ids)))
