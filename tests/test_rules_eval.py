@@ -2,9 +2,10 @@
 
 41 stories that must alert (chip export controls, Entity List changes, BIS rules and the
 FDPR, chip sales to China, smuggling and enforcement, allied controls, China's
-counter-measures) and 48 hard near misses (snack, casino and wood chips; exports of other
+counter-measures) and 66 hard near misses (snack, casino and wood chips; exports of other
 goods; China business news; chip reviews and earnings, with China, limits and reviews in
-them; BIS the bank, EAR the rate, H2O). No near miss may alert.
+them; market wraps, sanctions and tariff stories that mention chips; BIS the bank, EAR the
+rate, H2O). No near miss may alert.
 Runs through the real ``wirewatch replay --json``.
 """
 
