@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from pipeline.config import EntityConfig, RuleConfig
 from pipeline.match import Document, QuerySyntaxError, RuleError, RuleSet, compile_query
 from pipeline.match import index as match_index
+from pipeline.match import query as match_query
 from pipeline.match.evidence import weigh
 from pipeline.match.query import Hit
 from pipeline.types import Article
@@ -238,16 +239,21 @@ query = st.recursive(
         max_size=30,
     ),
     arrays=st.booleans(),
+    caps=st.sampled_from([(16, 64), (1, 64), (1, 1)]),
 )
-def test_index_finds_exactly_the_rules_that_brute_force_finds(queries, title, text, arrays) -> None:
-    """Both ways of finding pairs: the loop, and the flat arrays of large rule sets."""
+def test_index_finds_exactly_the_rules_that_brute_force_finds(
+    queries, title, text, arrays, caps
+) -> None:
+    """Both ways of finding pairs (the loop, and the flat arrays of large rule sets), and
+    every way an OR is indexed (each branch's ways, one way per child, a single way)."""
     rules = [RuleConfig(name=f"r{i}", query=q) for i, q in enumerate(queries)]
-    threshold = match_index.ARRAY_PAIRS
-    match_index.ARRAY_PAIRS = 0 if arrays else threshold
+    saved = match_index.ARRAY_PAIRS, match_query.MAX_ALTERNATIVES, match_query.MAX_BRANCHES
+    match_index.ARRAY_PAIRS = 0 if arrays else saved[0]
+    match_query.MAX_ALTERNATIVES, match_query.MAX_BRANCHES = caps
     try:
         ruleset = RuleSet.from_config(rules)
     finally:
-        match_index.ARRAY_PAIRS = threshold
+        match_index.ARRAY_PAIRS, match_query.MAX_ALTERNATIVES, match_query.MAX_BRANCHES = saved
     assert (ruleset._rule_index.arrays is not None) == arrays
     doc_article = article(" ".join(title), " ".join(text))
     doc = Document.of(doc_article)
@@ -270,6 +276,18 @@ def test_pair_arrays_open_only_pairs_whose_two_triggers_occur() -> None:
     assert arrays.opened({3, 9}) == [split]
     assert arrays.opened({3, 5, 9, 4, 1}) == [split, split, split]
     assert arrays.opened({3, 5, 10_000}) == [split], "triggers numbered later are ignored"
+
+
+def test_a_long_or_of_phrases_is_indexed_branch_by_branch() -> None:
+    """Past ``MAX_ALTERNATIVES`` ways, an OR keeps one way per branch: a word that only
+    appears inside one of its phrases does not make the rule a candidate."""
+    phrases = " OR ".join(f'"zeta{i} omega{i}"' for i in range(20))
+    ruleset = RuleSet.from_config([RuleConfig(name="long", query=phrases)])
+    assert len(ruleset.rules[0].node.alternatives()) == 20
+    doc = Document.of(article("zeta3 news", "omega7 today"))
+    present = ruleset._scanner.scan(doc.scan())
+    assert ruleset._rule_index.candidates(present) == []
+    assert [m.rule for m in ruleset.match(article("zeta3 omega3", ""))] == ["long"]
 
 
 def test_a_way_with_two_broad_groups_is_filed_under_its_first_group_alone() -> None:

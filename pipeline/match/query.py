@@ -91,6 +91,8 @@ def number(trigger: Trigger) -> int:
 
 _SEPARATOR_CHARS = frozenset(SEPARATORS.values())
 MAX_ALTERNATIVES = 16
+MAX_BRANCHES = 64
+"""An OR of more branches than this is indexed as one way (any branch's trigger)."""
 
 
 def is_prefix(trigger: Trigger) -> bool:
@@ -283,10 +285,17 @@ class Any_:
         return [either] if either is not None else []
 
     def alternatives(self) -> list[list[frozenset[Trigger]]]:
+        """Each child's ways; past ``MAX_ALTERNATIVES``, one way per child (what that
+        child requires), so that a long OR of specific phrases is not indexed as "any of
+        their words"; past ``MAX_BRANCHES`` children, a single way."""
         either = [branch for child in self.children for branch in child.alternatives()]
         if [] in either:
             return [[]]
-        return either if len(either) <= MAX_ALTERNATIVES else [self.required()]
+        if len(either) <= MAX_ALTERNATIVES:
+            return either
+        if len(self.children) <= MAX_BRANCHES:
+            return [child.required() for child in self.children]
+        return [self.required()]
 
     def patterns(self) -> set[Trigger]:
         return set().union(*(child.patterns() for child in self.children))
