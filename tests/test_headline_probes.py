@@ -1,6 +1,6 @@
 """The shipped watchlist on bare headlines (tests/data/headline_probes.jsonl).
 
-Headlines written for this project in six batches (docs/labelled-set.md, "Headline
+Headlines written for this project in seven batches (docs/labelled-set.md, "Headline
 probes"): a headline alone, with no summary, is the hardest input the watchlist gets.
 Each batch was written before any rule change made from it, measured once as it stood
 (its held-out figure, in docs/benchmarks.md), and then used to widen the rules; this test
@@ -13,10 +13,10 @@ from pathlib import Path
 from tests.conftest import ROOT, Cli
 
 DATA = ROOT / "tests" / "data" / "headline_probes.jsonl"
-RECALL = 0.95
-"""Over all batches; measured 146/153 when the rules were last changed."""
-BATCH_RECALL = 0.8
-"""In each batch; the lowest measured was d's 14/17."""
+RECALL = 0.93
+"""Over all batches; measured 165/177 when the rules were last changed."""
+BATCH_RECALL = 0.75
+"""In each batch; the lowest measured was g's 19/24."""
 
 
 def _probes() -> list[dict]:
@@ -46,7 +46,7 @@ def test_headlines_alert_without_a_summary_and_near_misses_stay_quiet(
     assert report["false_positives"] == [], "a near miss alerted"
     missed = {item["id"] for item in report["false_negatives"] if item["rule"] is None}
     core = [p for p in probes if p["label"] == "core"]
-    assert len(core) >= 150 and len({p["batch"] for p in core}) == 6
+    assert len(core) >= 170 and len({p["batch"] for p in core}) == 7
     recall = 1 - len(missed) / len(core)
     print(f"\nheadline probes: core recall {recall:.3f}; missed {sorted(missed)}")
     assert recall >= RECALL, sorted(missed)
